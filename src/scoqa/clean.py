@@ -1,0 +1,212 @@
+"""Tell article text from page furniture, without cutting anything out of the text.
+
+Web scrapes mix an article with menus, headline/timestamp lists, widgets and interface text in
+other languages. We classify each line (in the spirit of jusText): long prose lines are content;
+long lines that are not prose, foreign-script lines, timestamps and widget labels are
+boilerplate; short lines count as content only as headings directly above content. The result is
+a set of (start, end) spans into the unchanged text, so every offset stays true.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+_STOPWORDS = frozenset(
+    """a about after also an and are as at be been before between but by can for from had has
+    have he her his i if in into is it its more most not of on or our over she so than that the
+    their them then there these they this those to under until was we were what when where which
+    while who whom will with would you your""".split()
+)
+_WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+_SENTENCE_END = re.compile(r"[.!?…:;][\"'”’)\]]*$")
+_DATELINE = re.compile(r"^\s*\d{1,4}[./-]\d{1,2}[./-]\d{1,4}(?:[ T]+\d{1,2}:\d{2}(?::\d{2})?)?\s*$")
+_CLOCK_PREFIX = re.compile(r"^\s*\d{1,2}:\d{2}(?!\d)")
+_WIDGET = re.compile(
+    r"""^\s*[•·*|»«>-]?\s*(?:
+        add\ comment|leave\ a\ (?:comment|reply)|comments?(?:\ \(\d+\))?|print|share(?:\ this)?|
+        tweet|email|read\ more|back|top\ of\ page|bottom\ of\ page|featured\ posts|recent\ posts|
+        related\ (?:posts|articles|news)|search\ by\ tags|tags?:.*|follow\ us.*|subscribe.*|
+        sign\ (?:in|up)|log\ ?in|register|(?:photo|image|picture)s?\ (?:credits?|source)?\s*:.*|
+        .*\bcookies?\b.*|skip\ to\ (?:main\ )?content|menu|search|home
+    )\s*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_BULLET = re.compile(r"^\s*[•·▪►]")
+_HEADING_MAX_WORDS = 24
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    content: tuple[tuple[int, int], ...]
+    title: str | None
+    date: str | None
+
+
+def clean(text: str) -> Cleaned:
+    lines = _lines(text)
+    script = _main_script(text)
+    kinds = [_classify(text[s:e], script) for s, e in lines]
+    _promote_headings(text, lines, kinds)
+    content = _merge(text, [span for span, kind in zip(lines, kinds) if kind in ("prose", "heading", "dateline")])
+    title = next((text[s:e].strip() for (s, e), k in zip(lines, kinds) if k in ("prose", "heading")), None)
+    if title is not None and (len(_WORD.findall(title)) > _HEADING_MAX_WORDS or _SENTENCE_END.search(title)):
+        title = None
+    return Cleaned(content=content, title=title, date=find_date(text, content))
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for match in re.finditer(r"\r\n|\n|\r", text):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(text)))
+    return spans
+
+
+def _script(char: str) -> str:
+    name = unicodedata.name(char, "")
+    return name.split(" ", 1)[0] if name else "UNKNOWN"
+
+
+def _main_script(text: str) -> str:
+    counts: dict[str, int] = {}
+    for char in text:
+        if char.isalpha():
+            script = _script(char)
+            counts[script] = counts.get(script, 0) + 1
+    return max(counts, key=counts.get) if counts else "LATIN"
+
+
+def _classify(line: str, script: str) -> str:
+    """One of: blank, prose, short, dateline, boilerplate."""
+    stripped = line.strip()
+    if not stripped:
+        return "blank"
+    if _DATELINE.match(stripped):
+        return "dateline"
+    if _CLOCK_PREFIX.match(stripped) or _WIDGET.match(stripped) or _BULLET.match(stripped):
+        return "boilerplate"
+    letters = [c for c in stripped if c.isalpha()]
+    if letters and sum(_script(c) == script for c in letters) < 0.8 * len(letters):
+        return "boilerplate"
+    words = _WORD.findall(stripped)
+    if script == "LATIN" and words:
+        stop = sum(w.lower() in _STOPWORDS for w in words) / len(words)
+    else:
+        stop = 1.0
+    if len(words) >= 8 and _SENTENCE_END.search(stripped) and stop >= 0.1:
+        return "prose"
+    if len(words) >= 20 and stop >= 0.2:
+        return "prose"
+    if len(words) > _HEADING_MAX_WORDS or (len(words) >= 8 and stop < 0.2 and not _SENTENCE_END.search(stripped)):
+        return "boilerplate"
+    return "short"
+
+
+def _promote_headings(text: str, lines: list[tuple[int, int]], kinds: list[str]) -> None:
+    """A short line is a heading when prose follows it (a dateline may stand between), or when
+    it stands right above such a heading (a title repeated, a kicker above a headline)."""
+    depth = [0] * len(kinds)
+    for i in range(len(kinds) - 1, -1, -1):
+        if kinds[i] != "short" or not _looks_like_heading(text[slice(*lines[i])]):
+            continue
+        j = _next_nonblank(kinds, i + 1)
+        if j is None:
+            continue
+        if kinds[j] == "dateline":
+            k = _next_nonblank(kinds, j + 1)
+            if k is not None and kinds[k] == "prose":
+                kinds[i], depth[i] = "heading", 1
+            else:
+                kinds[j] = "boilerplate"
+        elif kinds[j] == "prose":
+            kinds[i], depth[i] = "heading", 1
+        elif kinds[j] == "heading" and depth[j] == 1:
+            kinds[i], depth[i] = "heading", 2
+    for i, kind in enumerate(kinds):
+        prev, nxt = _prev_nonblank(kinds, i - 1), _next_nonblank(kinds, i + 1)
+        if kind != "dateline" and prev is not None and nxt is not None and kinds[prev] == kinds[nxt] == "dateline":
+            kinds[i] = "boilerplate"  # an item of a headline/timestamp list
+    for i, kind in enumerate(kinds):
+        if kind == "dateline":
+            prev = _prev_nonblank(kinds, i - 1)
+            if prev is None or kinds[prev] != "heading":
+                kinds[i] = "boilerplate"
+        elif kind == "short":
+            kinds[i] = "boilerplate"
+
+
+def _looks_like_heading(line: str) -> bool:
+    stripped = line.strip()
+    return bool(stripped) and (stripped[0].isupper() or stripped[0].isdigit() or stripped[0] in "\"“'‘")
+
+
+def _next_nonblank(kinds: list[str], i: int) -> int | None:
+    return next((j for j in range(i, len(kinds)) if kinds[j] != "blank"), None)
+
+
+def _prev_nonblank(kinds: list[str], i: int) -> int | None:
+    return next((j for j in range(i, -1, -1) if kinds[j] != "blank"), None)
+
+
+def _merge(text: str, spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """Join content lines separated only by whitespace; trim each span to non-space ends."""
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and not text[merged[-1][1] : start].strip():
+            merged[-1][1] = end
+        else:
+            merged.append([start, end])
+    out = []
+    for start, end in merged:
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if start < end:
+            out.append((start, end))
+    return tuple(out)
+
+
+_MONTHS = {
+    m: i
+    for i, names in enumerate(
+        [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
+         ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
+         ("oct", "october"), ("nov", "november"), ("dec", "december")],
+        start=1,
+    )
+    for m in names
+}
+_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_DATE_PATTERNS = [
+    re.compile(r"\b(?P<year>\d{4})-(?P<mnum>\d{1,2})-(?P<day>\d{1,2})\b"),
+    re.compile(r"\b(?P<day>\d{1,2})[./](?P<mnum>\d{1,2})[./](?P<year>\d{4})\b"),
+    re.compile(r"\b(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(?P<year>\d{4})\b", re.IGNORECASE),
+    re.compile(r"\b" + _MONTH + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})\b", re.IGNORECASE),
+]
+
+
+def find_date(text: str, spans: tuple[tuple[int, int], ...]) -> str | None:
+    """The first full date the article text states, as ISO 8601."""
+    for start, end in spans:
+        found = []
+        for pattern in _DATE_PATTERNS:
+            for match in pattern.finditer(text, start, end):
+                parsed = _parse_date(match)
+                if parsed:
+                    found.append((match.start(), parsed))
+        if found:
+            return min(found)[1]
+    return None
+
+
+def _parse_date(match: re.Match[str]) -> str | None:
+    parts = match.groupdict()
+    month = int(parts["mnum"]) if parts.get("mnum") else _MONTHS[parts["month"].lower().rstrip(".")]
+    try:
+        return date(int(parts["year"]), month, int(parts["day"])).isoformat()
+    except ValueError:
+        return None

@@ -1,0 +1,138 @@
+"""The `scoqa` command. Exit codes: 0 success, 2 bad usage or input, 1 internal failure."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+from typing import Sequence
+
+DEFAULT_INDEX = ".scoqa/index"
+
+
+class UsageError(Exception):
+    """Something the user can fix; printed as one line, exit code 2."""
+
+
+def index_folder(arg: str | None) -> Path:
+    return Path(arg or os.environ.get("SCOQA_INDEX") or DEFAULT_INDEX)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scoqa", description="Offline question answering over your documents.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    index_help = f"index folder (default: $SCOQA_INDEX, else {DEFAULT_INDEX})"
+
+    p = sub.add_parser("index", help="index files and folders (incremental)")
+    p.add_argument("paths", nargs="*", type=Path, default=[Path("corpus")], help="files or folders (default: corpus/)")
+    p.add_argument("--index", help=index_help)
+    p.add_argument("--model", help="embedding model: all-MiniLM-L6-v2 or a local sentence-transformers folder")
+    p.add_argument("--rebuild", action="store_true", help="re-embed everything, ignoring the existing index")
+    p.add_argument("--dense", choices=("auto", "flat", "ivf"), default="auto",
+                   help="dense index: exact (flat), approximate (ivf), or chosen by size (auto)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+    p = sub.add_parser("search", help="ranked passages for a query, with exact offsets")
+    p.add_argument("query", nargs="?", help="the query; without it, read queries one per line")
+    p.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
+    p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--index", help=index_help)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from .embed import ModelNotFound
+    from .index import IndexUnavailable
+
+    try:
+        return {"index": _index, "search": _search}[args.command](args)
+    except (UsageError, IndexUnavailable, ModelNotFound, FileNotFoundError) as err:
+        print(f"scoqa: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("scoqa: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - the last line of defence: one line, not a traceback
+        if os.environ.get("SCOQA_DEBUG"):
+            raise
+        print(f"scoqa: internal error: {type(err).__name__}: {err} (set SCOQA_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+def _index(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .build import build_index
+    from .embed import DEFAULT_MODEL, Embedder
+
+    folder = index_folder(args.index)
+    report = build_index(
+        args.paths, folder, Embedder(args.model or DEFAULT_MODEL), rebuild=args.rebuild, dense=args.dense,
+        progress=not args.quiet, notify=lambda message: tqdm.write(f"scoqa: {message}", file=sys.stderr),
+    )
+    print(report.summary())
+    return 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    from .embed import Embedder
+    from .index import Index
+    from .retrieve import Retriever
+
+    if args.k < 1:
+        raise UsageError("-k must be at least 1")
+    if args.query is not None and not args.query.strip():
+        raise UsageError("the query is empty")
+    index = Index.open(index_folder(args.index))
+    retriever = Retriever(index, Embedder(index.model))
+    queries = [args.query] if args.query is not None else _read_queries()
+    for query in queries:
+        hits = retriever.search(query, k=args.k, mode=args.mode)
+        print(json.dumps(_hits_json(query, hits), ensure_ascii=False) if args.json else _hits_text(hits))
+        sys.stdout.flush()
+    return 0
+
+
+def _read_queries():
+    interactive = sys.stdin.isatty()
+    while True:
+        try:
+            line = input("query> ") if interactive else sys.stdin.readline()
+        except EOFError:
+            return
+        if not interactive and not line:
+            return
+        if line.strip():
+            yield line.strip()
+
+
+def _hits_json(query: str, hits) -> dict:
+    return {"query": query, "hits": [
+        {"rank": r, "score": round(h.score, 6),
+         "dense": None if h.dense is None else round(h.dense, 6),
+         "bm25": None if h.bm25 is None else round(h.bm25, 6),
+         "source": h.chunk.source, "start": h.chunk.start, "end": h.chunk.end, "date": h.chunk.document.date,
+         "text": h.chunk.text,
+         "also_in": [{"source": p.source, "start": p.start, "end": p.end} for p in h.also_in]}
+        for r, h in enumerate(hits, 1)]}
+
+
+def _hits_text(hits) -> str:
+    if not hits:
+        return "no passages found"
+    out = []
+    for r, h in enumerate(hits, 1):
+        date = f"  ({h.chunk.document.date})" if h.chunk.document.date else ""
+        out.append(f"[{r}] {h.chunk.source} [{h.chunk.start}:{h.chunk.end}]{date}  score {h.score:.3f}")
+        out.append(textwrap.indent(textwrap.fill(" ".join(h.chunk.text.split()), 100), "    "))
+        for p in h.also_in:
+            out.append(f"    also in {p.source} [{p.start}:{p.end}]")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

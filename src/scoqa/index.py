@@ -1,0 +1,292 @@
+"""The on-disk index: documents, chunks, vectors, a FAISS index and a BM25 index in one folder.
+
+Layout: `INDEX/CURRENT` names a generation folder `gen-NNNNNN/` holding `manifest.json` and the
+data files. A build writes a new generation beside the old one and then replaces `CURRENT` with
+one atomic rename, so a crash or Ctrl-C mid-build leaves the previous index whole.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import unicodedata
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from .chunk import sentences
+from .records import Chunk, Document
+
+FORMAT_VERSION = 1
+EXACT_LIMIT = 200_000  # above this many chunks, "auto" chooses an approximate (IVF) index
+DEFAULT_NPROBE = 32
+REBUILD_HINT = "rebuild it with: scoqa index --rebuild"
+
+
+class IndexUnavailable(Exception):
+    """The index cannot be used as it is; the message says why and how to fix it."""
+
+
+@dataclass(frozen=True)
+class DenseSpec:
+    """How the dense index is built: "flat" (exact) or "ivf" (approximate)."""
+
+    kind: str
+    nlist: int = 0
+    nprobe: int = DEFAULT_NPROBE
+
+    @staticmethod
+    def choose(kind: str, n: int) -> "DenseSpec":
+        if kind == "auto":
+            kind = "flat" if n <= EXACT_LIMIT else "ivf"
+        if kind == "flat":
+            return DenseSpec("flat")
+        if kind == "ivf":
+            return DenseSpec("ivf", nlist=max(1, min(int(4 * np.sqrt(n)), n // 39)))
+        raise ValueError(f"unknown dense index kind {kind!r} (auto, flat, ivf)")
+
+
+def build_dense(vectors: np.ndarray, spec: DenseSpec):
+    """A FAISS inner-product index over unit vectors (inner product = cosine)."""
+    import faiss
+
+    dim = vectors.shape[1]
+    if spec.kind == "flat":
+        index = faiss.IndexFlatIP(dim)
+    else:
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFFlat(quantizer, dim, spec.nlist, faiss.METRIC_INNER_PRODUCT)
+        rng = np.random.default_rng(0)
+        sample = vectors if len(vectors) <= 64 * spec.nlist else vectors[np.sort(rng.choice(len(vectors), 64 * spec.nlist, replace=False))]
+        index.train(np.ascontiguousarray(sample, dtype=np.float32))
+        index.nprobe = spec.nprobe
+    for start in range(0, len(vectors), 100_000):
+        index.add(np.ascontiguousarray(vectors[start : start + 100_000], dtype=np.float32))
+    return index
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def keyword_tokens(texts: Sequence[str]) -> list[list[str]]:
+    """BM25 terms: lower-cased words without English stop words, Snowball-stemmed."""
+    import bm25s
+
+    return bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False,
+                          show_progress=False)
+
+
+def _normalise(sentence: str) -> str:
+    text = unicodedata.normalize("NFKC", sentence).lower()
+    return " ".join(re.findall(r"\w+", text))
+
+
+def fingerprints(text: str) -> np.ndarray:
+    """64-bit hashes of the normalised sentences of text: equal sentences in two documents
+    (a copied article) give equal hashes, whatever the whitespace or punctuation."""
+    hashes = []
+    for start, end in sentences(text):
+        norm = _normalise(text[start:end])
+        if len(norm) >= 20:
+            hashes.append(int.from_bytes(hashlib.blake2b(norm.encode(), digest_size=8).digest(), "little"))
+    return np.array(sorted(set(hashes)), dtype=np.uint64)
+
+
+class Index:
+    """A read-only view of one generation of an index folder."""
+
+    def __init__(self, folder: Path, manifest: dict, documents: list[Document], chunk_rows: np.ndarray,
+                 vectors: np.ndarray, dense, bm25, fp_offsets: np.ndarray, fp_values: np.ndarray):
+        self.folder = folder
+        self.manifest = manifest
+        self.documents = documents
+        self.chunk_rows = chunk_rows
+        self.vectors = vectors
+        self.dense = dense
+        self.bm25 = bm25
+        self.fp_offsets = fp_offsets
+        self.fp_values = fp_values
+
+    def __len__(self) -> int:
+        return len(self.chunk_rows)
+
+    @property
+    def model(self) -> str:
+        return self.manifest["model"]["name"]
+
+    def chunk(self, i: int) -> Chunk:
+        doc, start, end = self.chunk_rows[i]
+        return Chunk(self.documents[doc], int(start), int(end))
+
+    def fingerprint(self, i: int) -> np.ndarray:
+        return self.fp_values[self.fp_offsets[i] : self.fp_offsets[i + 1]]
+
+    @staticmethod
+    def open(folder: Path) -> "Index":
+        folder = Path(folder)
+        generation = current_generation(folder)
+        if generation is None:
+            raise IndexUnavailable(f"no index at {folder}; build one with: scoqa index [PATH ...]")
+        try:
+            return _load(generation)
+        except IndexUnavailable:
+            raise
+        except Exception as err:  # any unreadable part means a damaged index
+            raise IndexUnavailable(f"the index at {folder} is damaged ({type(err).__name__}: {err}); {REBUILD_HINT}") from None
+
+
+def current_generation(folder: Path) -> Path | None:
+    pointer = folder / "CURRENT"
+    if not pointer.is_file():
+        return None
+    name = pointer.read_text(encoding="utf-8").strip()
+    if not re.fullmatch(r"gen-\d{6}", name):
+        raise IndexUnavailable(f"the index at {folder} is damaged (CURRENT names {name!r}); {REBUILD_HINT}")
+    return folder / name
+
+
+def read_manifest(generation: Path) -> dict:
+    try:
+        manifest = json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise IndexUnavailable(f"the index at {generation.parent} is damaged (manifest: {err}); {REBUILD_HINT}") from None
+    if manifest.get("format") != FORMAT_VERSION:
+        raise IndexUnavailable(
+            f"the index at {generation.parent} has format {manifest.get('format')!r}, this scoqa reads "
+            f"format {FORMAT_VERSION}; {REBUILD_HINT}"
+        )
+    for name, size in manifest["files"].items():
+        path = generation / name
+        if not path.is_file() or path.stat().st_size != size:
+            raise IndexUnavailable(f"the index at {generation.parent} is damaged ({name} is missing or truncated); {REBUILD_HINT}")
+    return manifest
+
+
+def _load(generation: Path) -> Index:
+    import bm25s
+    import faiss
+
+    manifest = read_manifest(generation)
+    with open(generation / "documents.jsonl", encoding="utf-8") as fh:
+        documents = [_document_from_json(json.loads(line)) for line in fh]
+    chunk_rows = np.load(generation / "chunks.npy")
+    vectors = np.load(generation / "vectors.npy", mmap_mode="r")
+    fp_offsets = np.load(generation / "fingerprint_offsets.npy")
+    fp_values = np.load(generation / "fingerprints.npy")
+    n = manifest["chunks"]
+    if not (len(chunk_rows) == len(vectors) == n == len(fp_offsets) - 1) or vectors.shape[1] != manifest["model"]["dimension"]:
+        raise IndexUnavailable(f"the index at {generation.parent} is damaged (part sizes disagree); {REBUILD_HINT}")
+    spec = DenseSpec(**manifest["dense"])
+    if spec.kind == "flat":
+        dense = build_dense(vectors, spec)
+    else:
+        dense = faiss.read_index(str(generation / "dense.faiss"))
+        dense.nprobe = spec.nprobe
+    bm25 = bm25s.BM25.load(str(generation / "bm25"), mmap=False) if n else None
+    if bm25 is not None and bm25.scores["num_docs"] != n:
+        raise IndexUnavailable(f"the index at {generation.parent} is damaged (BM25 size disagrees); {REBUILD_HINT}")
+    return Index(generation.parent, manifest, documents, chunk_rows, vectors, dense, bm25, fp_offsets, fp_values)
+
+
+def _document_from_json(row: dict) -> Document:
+    return Document(source=row["source"], text=row["text"], sha256=row["sha256"], date=row["date"],
+                    title=row["title"], content=tuple(tuple(span) for span in row["content"]))
+
+
+def _document_to_json(doc: Document) -> str:
+    return json.dumps({"source": doc.source, "sha256": doc.sha256, "date": doc.date, "title": doc.title,
+                       "content": doc.content, "text": doc.text}, ensure_ascii=False)
+
+
+@contextmanager
+def writing(folder: Path) -> Iterator[None]:
+    """Hold the index folder's write lock; a second writer is refused rather than interleaved."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IndexUnavailable(f"another scoqa process is writing the index at {folder}") from None
+        yield
+
+
+def write_generation(folder: Path, manifest: dict, documents: Sequence[Document], chunk_rows: np.ndarray,
+                     vectors: np.ndarray, fingerprint_list: Sequence[np.ndarray], spec: DenseSpec,
+                     search_texts: Sequence[str]) -> Path:
+    """Write a complete new generation, then switch CURRENT to it and remove older ones.
+    Call inside `writing(folder)`."""
+    import bm25s
+    import faiss
+
+    old = current_generation(folder) if (folder / "CURRENT").is_file() else None
+    number = int(old.name[4:]) + 1 if old is not None else 1
+    final = folder / f"gen-{number:06d}"
+    tmp = folder / f"gen-{number:06d}.tmp"
+    for leftover in folder.glob("gen-*.tmp"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        with open(tmp / "documents.jsonl", "w", encoding="utf-8") as fh:
+            for doc in documents:
+                fh.write(_document_to_json(doc) + "\n")
+        np.save(tmp / "chunks.npy", chunk_rows.astype(np.int64))
+        np.save(tmp / "vectors.npy", vectors.astype(np.float32))
+        offsets = np.zeros(len(fingerprint_list) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([len(f) for f in fingerprint_list])
+        np.save(tmp / "fingerprint_offsets.npy", offsets)
+        values = np.concatenate(fingerprint_list) if fingerprint_list else np.zeros(0, np.uint64)
+        np.save(tmp / "fingerprints.npy", values.astype(np.uint64))
+        if spec.kind != "flat":
+            faiss.write_index(build_dense(vectors, spec), str(tmp / "dense.faiss"))
+        if len(search_texts):
+            bm25 = bm25s.BM25()
+            bm25.index(keyword_tokens(search_texts), show_progress=False)
+            bm25.save(str(tmp / "bm25"))
+        manifest = dict(manifest, format=FORMAT_VERSION, chunks=len(chunk_rows), dense=spec.__dict__,
+                        created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        manifest["files"] = {
+            p.relative_to(tmp).as_posix(): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+        _fsync_tree(tmp)
+        tmp.rename(final)
+        pointer = folder / "CURRENT.tmp"
+        pointer.write_text(final.name + "\n", encoding="utf-8")
+        _fsync(pointer)
+        os.replace(pointer, folder / "CURRENT")
+        _fsync(folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    for stale in folder.glob("gen-*"):
+        if stale != final:
+            shutil.rmtree(stale, ignore_errors=True)
+    return final
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            _fsync(path)
+    _fsync(folder)
+
