@@ -29,12 +29,13 @@ _WIDGET = re.compile(
         tweet|email|read\ more|back|top\ of\ page|bottom\ of\ page|featured\ posts|recent\ posts|
         related\ (?:posts|articles|news)|search\ by\ tags|tags?:.*|follow\ us.*|subscribe.*|
         sign\ (?:in|up)|log\ ?in|register|(?:photo|image|picture)s?\ (?:credits?|source)?\s*:.*|
-        .*\bcookies?\b.*|skip\ to\ (?:main\ )?content|menu|search|home
+        skip\ to\ (?:main\ )?content|menu|search|home
     )\s*$""",
     re.IGNORECASE | re.VERBOSE,
 )
+_COOKIE_NOTICE = re.compile(r"\bcookies?\b.*\b(?:accept|consent|policy|settings|browser|browsing)\b", re.IGNORECASE)
 _BULLET = re.compile(r"^\s*[•·▪►]")
-_HEADING_MAX_WORDS = 24
+_HEADING_MAX_WORDS = 40
 
 
 @dataclass(frozen=True)
@@ -80,18 +81,20 @@ def _main_script(text: str) -> str:
 
 
 def _classify(line: str, script: str) -> str:
-    """One of: blank, prose, short, dateline, boilerplate."""
+    """One of: blank, prose, short, dense, dateline, boilerplate."""
     stripped = line.strip()
     if not stripped:
         return "blank"
     if _DATELINE.match(stripped):
         return "dateline"
-    if _CLOCK_PREFIX.match(stripped) or _WIDGET.match(stripped) or _BULLET.match(stripped):
+    words = _WORD.findall(stripped)
+    if _CLOCK_PREFIX.match(stripped) or _BULLET.match(stripped):
+        return "boilerplate"
+    if (len(words) <= 12 and _WIDGET.match(stripped)) or (len(words) <= 60 and _COOKIE_NOTICE.search(stripped)):
         return "boilerplate"
     letters = [c for c in stripped if c.isalpha()]
     if letters and sum(_script(c) == script for c in letters) < 0.8 * len(letters):
         return "boilerplate"
-    words = _WORD.findall(stripped)
     if script == "LATIN" and words:
         stop = sum(w.lower() in _STOPWORDS for w in words) / len(words)
     else:
@@ -100,8 +103,10 @@ def _classify(line: str, script: str) -> str:
         return "prose"
     if len(words) >= 20 and stop >= 0.2:
         return "prose"
-    if len(words) > _HEADING_MAX_WORDS or (len(words) >= 8 and stop < 0.2 and not _SENTENCE_END.search(stripped)):
+    if len(words) > _HEADING_MAX_WORDS:
         return "boilerplate"
+    if len(words) >= 8 and stop < 0.2 and not _SENTENCE_END.search(stripped):
+        return "dense"  # a menu run together, or a technical title: a heading only right above prose
     return "short"
 
 
@@ -110,7 +115,7 @@ def _promote_headings(text: str, lines: list[tuple[int, int]], kinds: list[str])
     it stands right above such a heading (a title repeated, a kicker above a headline)."""
     depth = [0] * len(kinds)
     for i in range(len(kinds) - 1, -1, -1):
-        if kinds[i] != "short" or not _looks_like_heading(text[slice(*lines[i])]):
+        if kinds[i] not in ("short", "dense") or not _looks_like_heading(text[slice(*lines[i])]):
             continue
         j = _next_nonblank(kinds, i + 1)
         if j is None:
@@ -123,7 +128,7 @@ def _promote_headings(text: str, lines: list[tuple[int, int]], kinds: list[str])
                 kinds[j] = "boilerplate"
         elif kinds[j] == "prose":
             kinds[i], depth[i] = "heading", 1
-        elif kinds[j] == "heading" and depth[j] == 1:
+        elif kinds[j] == "heading" and depth[j] == 1 and kinds[i] == "short":
             kinds[i], depth[i] = "heading", 2
     for i, kind in enumerate(kinds):
         prev, nxt = _prev_nonblank(kinds, i - 1), _next_nonblank(kinds, i + 1)
@@ -134,13 +139,13 @@ def _promote_headings(text: str, lines: list[tuple[int, int]], kinds: list[str])
             prev = _prev_nonblank(kinds, i - 1)
             if prev is None or kinds[prev] != "heading":
                 kinds[i] = "boilerplate"
-        elif kind == "short":
+        elif kind in ("short", "dense"):
             kinds[i] = "boilerplate"
 
 
 def _looks_like_heading(line: str) -> bool:
     stripped = line.strip()
-    return bool(stripped) and (stripped[0].isupper() or stripped[0].isdigit() or stripped[0] in "\"“'‘")
+    return bool(stripped) and (stripped[0].isalnum() or stripped[0] in "\"“'‘")
 
 
 def _next_nonblank(kinds: list[str], i: int) -> int | None:

@@ -230,8 +230,8 @@ def write_generation(folder: Path, manifest: dict, documents: Sequence[Document]
     import bm25s
     import faiss
 
-    old = current_generation(folder) if (folder / "CURRENT").is_file() else None
-    number = int(old.name[4:]) + 1 if old is not None else 1
+    numbers = [int(m.group(1)) for p in folder.glob("gen-*") if (m := re.fullmatch(r"gen-(\d{6})(?:\.tmp)?", p.name))]
+    number = max(numbers, default=0) + 1
     final = folder / f"gen-{number:06d}"
     tmp = folder / f"gen-{number:06d}.tmp"
     for leftover in folder.glob("gen-*.tmp"):

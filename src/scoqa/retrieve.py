@@ -44,7 +44,7 @@ class Retriever:
         n = len(self.index)
         if n == 0 or not query.strip():
             return []
-        depth = min(n, max(self.settings.candidates, 10 * k))
+        depth = min(n, max(self.settings.candidates, 2 * k))
         vector = self.embedder.embed([query])[0] if mode != "bm25" else None
         dense = self._dense_scores(vector, depth) if vector is not None else {}
         bm25_all = self._bm25_scores(query) if mode != "dense" else None
@@ -88,25 +88,24 @@ class Retriever:
     def _collapse(self, ranked: list[int], scores: dict[int, float], dense: dict[int, float],
                   bm25: dict[int, float], k: int) -> list[Hit]:
         """Keep the best-ranked copy of a passage that appears in several documents, and say
-        where else it stands."""
+        where else it stands. A chunk is a copy when most of its sentences stand in a kept
+        chunk of another document."""
         kept: list[int] = []
+        owners: dict[int, list[int]] = {}  # sentence hash -> kept chunks holding it
         copies: dict[int, list[Passage]] = {}
         for i in ranked:
-            fp = self.index.fingerprint(i)
-            original = next((j for j in kept if _overlap(fp, self.index.fingerprint(j)) >= self.settings.duplicate_overlap
-                             and self.index.chunk(j).source != self.index.chunk(i).source), None)
+            chunk, fp = self.index.chunk(i), self.index.fingerprint(i)
+            shared: dict[int, int] = {}
+            for h in fp.tolist():
+                for j in owners.get(h, ()):
+                    shared[j] = shared.get(j, 0) + 1
+            original = next((j for j in kept if shared.get(j, 0) >= self.settings.duplicate_overlap * len(fp)
+                             and shared.get(j, 0) and self.index.chunk(j).source != chunk.source), None)
             if original is not None:
-                chunk = self.index.chunk(i)
                 copies.setdefault(original, []).append(Passage(chunk.source, chunk.start, chunk.end))
-                continue
-            if len(kept) < k:
+            elif len(kept) < k:
                 kept.append(i)
+                for h in fp.tolist():
+                    owners.setdefault(h, []).append(i)
         return [Hit(self.index.chunk(i), scores[i], dense.get(i), bm25.get(i), tuple(copies.get(i, ())))
                 for i in kept]
-
-
-def _overlap(a: np.ndarray, b: np.ndarray) -> float:
-    """Share of a's sentences that also stand in b."""
-    if len(a) == 0:
-        return 0.0
-    return len(np.intersect1d(a, b, assume_unique=True)) / len(a)

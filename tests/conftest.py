@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "corpus"
+
+
+class HashingEmbedder:
+    """A tiny deterministic stand-in for the embedding model: hashed bag of words. It exercises
+    the index mechanics (incremental builds, damage, locking) without loading a model."""
+
+    model = "test-hashing"
+    dimension = 64
+    window = 254
+
+    def __init__(self) -> None:
+        self.embedded = 0
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def embed(self, texts, progress=False):
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimension] += 1
+        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+        self.embedded += len(texts)
+        return out
+
+
+@pytest.fixture
+def hashing_embedder() -> HashingEmbedder:
+    return HashingEmbedder()
+
+
+@pytest.fixture
+def corpus_copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    shutil.copytree(CORPUS, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from scoqa.embed import Embedder
+
+    return Embedder()
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory, embedder):
+    """The seed corpus indexed with the real model, once per test session."""
+    from scoqa.build import build_index
+    from scoqa.index import Index
+
+    folder = tmp_path_factory.mktemp("seed") / "index"
+    build_index([CORPUS], folder, embedder, progress=False)
+    return Index.open(folder)

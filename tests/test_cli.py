@@ -1,0 +1,97 @@
+"""Every CLI command and exit code: 0 success, 2 bad usage or input, 1 internal failure."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scoqa import cli
+
+from conftest import CORPUS, REPO
+
+
+def scoqa(*args: str, env: dict | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "scoqa.cli", *args], capture_output=True, text=True,
+                          input=stdin, env={**os.environ, **(env or {})}, cwd=REPO, timeout=300)
+
+
+def exit_code(args: list[str]) -> int:
+    """main()'s return value, or argparse's exit status for usage errors."""
+    try:
+        return cli.main(args)
+    except SystemExit as exit:
+        return exit.code
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("cli") / "index"
+    result = scoqa("index", str(CORPUS), "--index", str(folder), "-q")
+    assert result.returncode == 0, result.stderr
+    assert "5 documents" in result.stdout and "5 added" in result.stdout
+    return folder
+
+
+def test_index_again_is_incremental(built):
+    result = scoqa("index", str(CORPUS), "-q", env={"SCOQA_INDEX": str(built)})
+    assert result.returncode == 0
+    assert "0 added, 0 changed, 0 removed, 5 unchanged; 0 chunks embedded" in result.stdout
+
+
+def test_search_json(built):
+    result = scoqa("search", "What did the SCO say about Syria?", "-k", "2", "--json", "--index", str(built))
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["query"] == "What did the SCO say about Syria?"
+    assert len(payload["hits"]) == 2
+    top = payload["hits"][0]
+    assert set(top) >= {"rank", "score", "source", "start", "end", "date", "text", "also_in"}
+    assert top["source"] == "002_7249c5024e0c0fdf.txt" and top["date"] == "2020-11-23"
+    assert (CORPUS / top["source"]).read_text(encoding="utf-8")[top["start"]:top["end"]] == top["text"]
+
+
+def test_search_human_output_and_queries_from_stdin(built):
+    result = scoqa("search", "--index", str(built), "--mode", "bm25", "-k", "1",
+                   stdin="Syria reconstruction\nMyanmar dialogue partner\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("[1] ") == 2
+    assert "002_7249c5024e0c0fdf.txt" in result.stdout and "004_8703ce6526d76945.txt" in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["search", "   "], "the query is empty"),
+    (["search", "SCO", "-k", "0"], "-k must be at least 1"),
+    (["search", "SCO", "--index", "/nonexistent/index"], "no index at"),
+    (["index", "/nonexistent/folder"], "no such file or folder"),
+    (["search", "SCO", "--mode", "fuzzy"], "invalid choice"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_usage_and_bad_input_exit_2_with_one_line(args, message, built, monkeypatch, capsys):
+    monkeypatch.setenv("SCOQA_INDEX", str(built))
+    assert exit_code(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_damaged_index_exit_2_says_how_to_rebuild(tmp_path):
+    (tmp_path / "CURRENT").write_text("gen-000001\n", encoding="utf-8")
+    (tmp_path / "gen-000001").mkdir()
+    result = scoqa("search", "SCO", "--index", str(tmp_path))
+    assert result.returncode == 2
+    assert "scoqa index --rebuild" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_internal_failure_exit_1_without_traceback(monkeypatch, capsys, built):
+    def broken(args):
+        raise RuntimeError("something broke")
+
+    monkeypatch.setattr(cli, "_search", broken)
+    assert cli.main(["search", "SCO", "--index", str(built)]) == 1
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: something broke" in err and "Traceback" not in err
+

@@ -1,0 +1,64 @@
+"""Retrieval on the seed corpus with the real embedding model."""
+from __future__ import annotations
+
+import pytest
+
+from scoqa.retrieve import Retriever
+
+from conftest import CORPUS
+
+ORIGINAL, COPY = "000_8b84643337e2ca64.txt", "001_fc58cf3dceaf584f.txt"
+
+
+@pytest.fixture(scope="module")
+def retriever(seed_index, embedder):
+    return Retriever(seed_index, embedder)
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+@pytest.mark.parametrize("query, source, phrase", [
+    ("What did the SCO declare about Syria?", "002_7249c5024e0c0fdf.txt", "crisis in Syria"),
+    ("Which states are members of the SCO?", "003_6e92cf0aa20c499b.txt", "eight Member States"),
+    ("Which country is seeking dialogue partner status?", "004_8703ce6526d76945.txt", "dialogue partner status"),
+])
+def test_the_passage_that_answers_comes_first(retriever, mode, query, source, phrase):
+    hits = retriever.search(query, k=3, mode=mode)
+    assert hits[0].chunk.source == source
+    assert any(phrase in h.chunk.text for h in hits)
+
+
+def test_copied_article_is_returned_once_with_where_else_it_stands(retriever):
+    hits = retriever.search("Who signed the memorandum between the SCO and the ICRC?", k=5)
+    signed = [h for h in hits if "Rashid Alimov and ICRC Vice President" in h.chunk.text]
+    assert len(signed) == 1 and hits.index(signed[0]) < 3  # the copy takes no second place
+    hit = signed[0]
+    assert hit.chunk.source in (ORIGINAL, COPY)
+    other = COPY if hit.chunk.source == ORIGINAL else ORIGINAL
+    assert [p.source for p in hit.also_in] == [other]
+    place = hit.also_in[0]
+    assert "Rashid Alimov and ICRC Vice President" in (CORPUS / other).read_text(encoding="utf-8")[place.start:place.end]
+    for h in hits:  # no hit is a copy of another
+        assert not any(p.source == g.chunk.source and p.start == g.chunk.start for g in hits for p in h.also_in)
+
+
+def test_hits_point_into_the_files(retriever):
+    for hit in retriever.search("humanitarian law", k=5):
+        text = (CORPUS / hit.chunk.source).read_text(encoding="utf-8")
+        assert text[hit.chunk.start:hit.chunk.end] == hit.chunk.text
+        assert hit.score == pytest.approx(hit.score) and hit.dense is not None
+
+
+def test_empty_and_stopword_queries_find_nothing_by_keywords(retriever):
+    assert retriever.search("   ") == []
+    assert retriever.search("the of and", mode="bm25") == []
+
+
+def test_search_is_deterministic(retriever):
+    first = [(h.chunk.source, h.chunk.start, round(h.score, 6)) for h in retriever.search("SCO and the UN", k=5)]
+    second = [(h.chunk.source, h.chunk.start, round(h.score, 6)) for h in retriever.search("SCO and the UN", k=5)]
+    assert first == second
+
+
+def test_unknown_mode_is_refused(retriever):
+    with pytest.raises(ValueError, match="unknown mode"):
+        retriever.search("SCO", mode="fuzzy")
