@@ -124,13 +124,13 @@ def main() -> int:
     if args.tune:
         train = load_qrels(args.data / "qrels" / "train.tsv")
         results = []
-        for fusion, weight in [("rrf", 0.5)] + [("weighted", w / 10) for w in range(1, 10)]:
+        for fusion, weight in [("rrf", 0.5)] + [("weighted", w / 100) for w in range(50, 95, 5)]:
             tuned = Retriever(index, embedder, replace(retrieval, fusion=fusion, dense_weight=weight))
             _, ndcg, recall, _ = evaluate(tuned, queries, train, "hybrid", args.depth, progress=False)
             results.append((ndcg, fusion, weight))
-            print(f"train  fusion={fusion:8s} dense_weight={weight:.1f}  nDCG@10 {ndcg:.4f}  Recall@100 {recall:.4f}")
+            print(f"train  fusion={fusion:8s} dense_weight={weight:.2f}  nDCG@10 {ndcg:.4f}  Recall@100 {recall:.4f}")
         _, fusion, weight = max(results)
-        print(f"best on train: fusion={fusion} dense_weight={weight:.1f}")
+        print(f"best on train: fusion={fusion} dense_weight={weight:.2f}")
         retrieval = replace(retrieval, fusion=fusion, dense_weight=weight)
 
     qrels = load_qrels(args.data / "qrels" / f"{args.split}.tsv")

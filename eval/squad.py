@@ -21,6 +21,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import torch
 from tqdm import tqdm
 
 from scoqa.read import MODEL_DIR, SETTINGS_FILE, Reader
@@ -94,7 +95,10 @@ def main() -> None:
     parser.add_argument("--quantize", choices=["shipped", "on", "off"], default="shipped",
                         help="int8 dynamic quantisation: as reader.json says, or forced")
     parser.add_argument("--limit", type=int, default=0, help="first N questions of each set (smoke runs)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="torch threads; 1 holds up far better when other jobs share the cores")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
 
     overrides = {} if args.quantize == "shipped" else {"quantize": args.quantize == "on"}
     shipped = Reader.load(args.model, **overrides)

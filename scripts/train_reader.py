@@ -308,7 +308,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0, help="train on the first N examples (probes)")
     parser.add_argument("--tune-limit", type=int, default=0, help="tune on the first N examples (probes)")
-    parser.add_argument("--max-steps", type=int, default=0, help="stop after N steps (timing probes)")
+    parser.add_argument("--max-steps", type=int, default=0, help="stop after N steps; the schedule ends there too")
     args = parser.parse_args()
 
     seed_everything(args.seed)
@@ -341,6 +341,8 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     steps_per_epoch = math.ceil(len(windows) / args.batch_size)
     total = steps_per_epoch * args.epochs
+    if args.max_steps:
+        total = min(total, args.max_steps)  # the schedule decays to zero at the cut
     decay = [p for n, p in model.named_parameters() if not any(k in n for k in ("bias", "LayerNorm"))]
     no_decay = [p for n, p in model.named_parameters() if any(k in n for k in ("bias", "LayerNorm"))]
     optimizer = torch.optim.AdamW(
@@ -383,29 +385,22 @@ def main() -> None:
         print(json.dumps(record), flush=True)
         # Saved whenever tuning F1 improves, so a cut-short run still leaves a calibrated model.
         if figures["overall_f1"] >= max(h["calibrated"]["overall_f1"] for h in history):
-            save(args, model, tokenizer, calibrated, history, len(train), len(windows), bf16, device)
+            save_model(args.out, model, tokenizer, calibrated)
+        run = {"args": {k: str(v) for k, v in vars(args).items()}, "bf16": bf16, "device": device,
+               "train_questions": len(train), "train_windows": len(windows), "history": history}
+        (args.out / "training_run.json").write_text(json.dumps(run, indent=2) + "\n")
         if args.max_steps and step >= args.max_steps:
             break
 
 
-def save(args, model, tokenizer, settings: ReaderSettings, history: list[dict],
-         n_questions: int, n_windows: int, bf16: bool, device: str) -> None:
-    """fp16 weights (half the size, no measurable loss), tokenizer, settings and the run log."""
-    args.out.mkdir(parents=True, exist_ok=True)
+def save_model(out: Path, model, tokenizer, settings: ReaderSettings) -> None:
+    """fp16 weights (half the size; the reader computes in fp32), tokenizer and settings."""
+    out.mkdir(parents=True, exist_ok=True)
     half = {k: v.detach().to("cpu", torch.float16) for k, v in model.state_dict().items()}
-    model.save_pretrained(args.out, state_dict=half)
-    tokenizer.save_pretrained(args.out)
+    model.save_pretrained(out, state_dict=half)
+    tokenizer.save_pretrained(out)
     config = asdict(settings) | {"tuning_articles": list(TUNING_ARTICLES)}
-    (args.out / SETTINGS_FILE).write_text(json.dumps(config, indent=2) + "\n")
-    run = {
-        "args": {k: str(v) for k, v in vars(args).items()},
-        "bf16": bf16,
-        "device": device,
-        "train_questions": n_questions,
-        "train_windows": n_windows,
-        "history": history,
-    }
-    (args.out / "training_run.json").write_text(json.dumps(run, indent=2) + "\n")
+    (out / SETTINGS_FILE).write_text(json.dumps(config, indent=2) + "\n")
 
 
 if __name__ == "__main__":

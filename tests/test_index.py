@@ -151,6 +151,14 @@ def test_approximate_index_finds_what_exact_finds(corpus_copy, tmp_path, hashing
            [(h.chunk.source, h.chunk.start) for h in approx.search(query, k=3, mode="dense")]
 
 
+def test_changing_the_dense_index_kind_reuses_the_vectors(corpus_copy, tmp_path, hashing_embedder):
+    folder = tmp_path / "index"
+    first = build(corpus_copy, folder, hashing_embedder)
+    second = build(corpus_copy, folder, hashing_embedder, dense="ivf")
+    assert second.embedded == 0 and second.chunks == first.chunks
+    assert Index.open(folder).manifest["dense"]["kind"] == "ivf"
+
+
 def test_second_writer_is_refused(corpus_copy, tmp_path, hashing_embedder):
     from scoqa.index import writing
 

@@ -14,7 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .chunk import Chunker, ChunkSettings, search_text
-from .index import DenseSpec, Index, IndexUnavailable, fingerprints, write_generation, writing
+from .index import BM25_PARAMS, DenseSpec, Index, IndexUnavailable, fingerprints, write_generation, writing
 from .ingest import UnreadableFile, discover, read_document
 from .records import Chunk, Document
 
@@ -127,7 +127,10 @@ def build_index(paths: Sequence[Path], folder: Path, embedder: Embeds, *,
             doc_chunks.append(chunker.chunk(doc))
         kept = {doc.source for doc in documents}
         report.removed = sorted(source for source in reusable if source not in kept)
-        if old is not None and not (report.added or report.changed or report.removed):
+        n_rows = sum(len(group) for group in doc_chunks)
+        spec = DenseSpec.choose(dense, n_rows)
+        unchanged = old is not None and not (report.added or report.changed or report.removed)
+        if unchanged and old.manifest["dense"] == spec.__dict__ and old.manifest.get("bm25") == BM25_PARAMS:
             report.documents, report.chunks = len(documents), len(old)
             report.seconds = time.perf_counter() - started
             return report
@@ -135,30 +138,27 @@ def build_index(paths: Sequence[Path], folder: Path, embedder: Embeds, *,
         new_chunks = [c for group in doc_chunks if group and isinstance(group[0], Chunk) for c in group]
         new_vectors = _embed(embedder, [search_text(c) for c in new_chunks], progress)
         report.embedded = len(new_chunks)
+        model = old.manifest["model"] if old is not None else {
+            "name": embedder.model, "dimension": embedder.dimension, "window": embedder.window}
 
-        rows, vectors, prints, texts = [], [], [], []
+        rows, prints, texts = [], [], []
+        matrix = np.zeros((n_rows, model["dimension"]), dtype=np.float32)
         next_new = 0
         for d, group in enumerate(doc_chunks):
             for item in group:
                 if isinstance(item, Chunk):
-                    chunk, vector = item, new_vectors[next_new]
+                    chunk, matrix[len(rows)] = item, new_vectors[next_new]
                     next_new += 1
                     fp = fingerprints(chunk.text)
                 else:
-                    chunk, vector, fp = old.chunk(item), old.vectors[item], old.fingerprint(item)
+                    chunk, matrix[len(rows)], fp = old.chunk(item), old.vectors[item], old.fingerprint(item)
                 rows.append((d, chunk.start, chunk.end))
-                vectors.append(vector)
                 prints.append(fp)
                 texts.append(search_text(chunk))
-        matrix = np.array(vectors, dtype=np.float32).reshape(len(vectors), embedder.dimension)
-        manifest = {
-            "model": {"name": embedder.model, "dimension": embedder.dimension, "window": embedder.window},
-            "chunker": settings.to_dict(),
-            "root": str(base),
-            "documents": {doc.source: doc.sha256 for doc in documents},
-        }
+        manifest = {"model": model, "chunker": settings.to_dict(), "root": str(base),
+                    "documents": {doc.source: doc.sha256 for doc in documents}}
         write_generation(folder, manifest, documents, np.array(rows, dtype=np.int64).reshape(-1, 3), matrix,
-                         prints, DenseSpec.choose(dense, len(rows)), texts)
+                         prints, spec, texts)
     report.documents, report.chunks = len(documents), len(rows)
     report.seconds = time.perf_counter() - started
     return report

@@ -29,6 +29,9 @@ FORMAT_VERSION = 1
 EXACT_LIMIT = 200_000  # above this many chunks, "auto" chooses an approximate (IVF) index
 DEFAULT_NPROBE = 32
 REBUILD_HINT = "rebuild it with: scoqa index --rebuild"
+# Anserini's BM25 settings; on SciFact's train queries they beat bm25s's defaults (k1 1.5, b 0.75)
+# inside the hybrid (nDCG@10 0.738 against 0.734; eval/beir.py).
+BM25_PARAMS = {"k1": 0.9, "b": 0.4}
 
 
 class IndexUnavailable(Exception):
@@ -236,7 +239,7 @@ def write_generation(folder: Path, manifest: dict, documents: Sequence[Document]
     tmp = folder / f"gen-{number:06d}.tmp"
     for leftover in folder.glob("gen-*.tmp"):
         shutil.rmtree(leftover, ignore_errors=True)
-    tmp.mkdir()
+    tmp.mkdir(parents=True)
     try:
         with open(tmp / "documents.jsonl", "w", encoding="utf-8") as fh:
             for doc in documents:
@@ -251,10 +254,10 @@ def write_generation(folder: Path, manifest: dict, documents: Sequence[Document]
         if spec.kind != "flat":
             faiss.write_index(build_dense(vectors, spec), str(tmp / "dense.faiss"))
         if len(search_texts):
-            bm25 = bm25s.BM25()
+            bm25 = bm25s.BM25(**BM25_PARAMS)
             bm25.index(keyword_tokens(search_texts), show_progress=False)
             bm25.save(str(tmp / "bm25"))
-        manifest = dict(manifest, format=FORMAT_VERSION, chunks=len(chunk_rows), dense=spec.__dict__,
+        manifest = dict(manifest, format=FORMAT_VERSION, chunks=len(chunk_rows), dense=spec.__dict__, bm25=BM25_PARAMS,
                         created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
         manifest["files"] = {
             p.relative_to(tmp).as_posix(): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()

@@ -252,9 +252,12 @@ class Reader:
             ids[row, :n] = torch.tensor(enc["input_ids"][w])
             mask[row, :n] = 1
             types[row, :n] = torch.tensor(enc["token_type_ids"][w])
+        device = next(self.model.parameters()).device  # a GPU while training evaluates
         with torch.inference_mode():
-            out = self.model(input_ids=ids, attention_mask=mask, token_type_ids=types)
-        return out.start_logits.float().numpy(), out.end_logits.float().numpy()
+            out = self.model(
+                input_ids=ids.to(device), attention_mask=mask.to(device), token_type_ids=types.to(device)
+            )
+        return out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy()
 
     def _window_candidates(
         self,

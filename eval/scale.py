@@ -1,0 +1,195 @@
+"""How the index scales: build throughput, memory, and search latency at 10k, 100k and 1M chunks.
+
+Vectors are synthetic (unit vectors drawn around random cluster centres, as real embeddings
+cluster by topic) and chunk texts are synthetic (Zipf-distributed words), so that sizes beyond
+any corpus on this machine can be measured; the embedding model's own throughput is measured
+separately on real text. For each size this writes a real index generation with
+`scoqa.index.write_generation` (FAISS + BM25 + files), opens it, and times single-query search:
+exact (flat) against approximate (IVF), with the approximate index's recall@10 against exact,
+and the full hybrid retriever (BM25 over every chunk + dense) with a fixed query vector.
+
+    python eval/scale.py --sizes 10000 100000 1000000
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from scoqa.chunk import ChunkSettings
+from scoqa.index import DenseSpec, Index, build_dense, write_generation
+from scoqa.records import Document
+from scoqa.retrieve import Retriever
+
+DIM = 384
+CHUNKS_PER_DOC = 10
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def clustered(n: int, rng: np.random.Generator, centres: np.ndarray, spread: float = 1.5) -> np.ndarray:
+    """Unit vectors scattered around unit centres (cosine to their centre about 0.55, as topic
+    neighbours in a real embedding space), in blocks to bound memory."""
+    out = np.empty((n, DIM), dtype=np.float32)
+    for start in range(0, n, 100_000):
+        m = min(100_000, n - start)
+        picks = rng.integers(0, len(centres), m)
+        block = centres[picks] + spread * rng.standard_normal((m, DIM), dtype=np.float32) / np.sqrt(DIM)
+        out[start : start + m] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return out
+
+
+def synthetic_texts(n: int, rng: np.random.Generator, words: int = 40) -> list[str]:
+    vocab = np.array([f"w{i}" for i in range(50_000)])
+    ranks = np.minimum(rng.zipf(1.2, size=(n, words)) - 1, len(vocab) - 1)
+    return [" ".join(row) + "." for row in vocab[ranks]]
+
+
+class FixedVector:
+    """Stands in for the embedding model so that search latency excludes query encoding."""
+
+    model = "synthetic"
+
+    def __init__(self) -> None:
+        self.vector = None
+
+    def embed(self, texts, progress=False):
+        return self.vector[None, :]
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    return float(np.percentile(samples, 50) * 1000), float(np.percentile(samples, 95) * 1000)
+
+
+def time_search(index, queries: np.ndarray, k: int = 10) -> tuple[list[float], np.ndarray]:
+    times, found = [], []
+    for q in queries:
+        started = time.perf_counter()
+        _, ids = index.search(q[None, :], k)
+        times.append(time.perf_counter() - started)
+        found.append(ids[0])
+    return times, np.array(found)
+
+
+def recall(found: np.ndarray, truth: np.ndarray) -> float:
+    return float(np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth)]))
+
+
+def measure(n: int, queries_n: int, workdir: Path, rng: np.random.Generator) -> dict:
+    centres = rng.standard_normal((max(100, n // 200), DIM), dtype=np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    vectors = clustered(n, rng, centres)
+    queries = clustered(queries_n, rng, centres)
+    texts = synthetic_texts(n, rng)
+    documents, rows, prints = [], [], []
+    for d in range(0, n, CHUNKS_PER_DOC):
+        parts = texts[d : d + CHUNKS_PER_DOC]
+        text = "\n".join(parts)
+        documents.append(Document(f"doc{d // CHUNKS_PER_DOC}.txt", text, sha256=f"{d}", content=((0, len(text)),)))
+        offset = 0
+        for part in parts:
+            rows.append((len(documents) - 1, offset, offset + len(part)))
+            prints.append(np.zeros(0, np.uint64))
+            offset += len(part) + 1
+    folder = workdir / f"index-{n}"
+    spec = DenseSpec.choose("auto", n)
+    manifest = {"model": {"name": "synthetic", "dimension": DIM, "window": 254},
+                "chunker": ChunkSettings().to_dict(), "root": str(workdir), "documents": {}}
+    gc.collect()
+    started = time.perf_counter()
+    write_generation(folder, manifest, documents, np.array(rows, dtype=np.int64), vectors, prints, spec, texts)
+    build_s = time.perf_counter() - started
+    del documents, texts, prints
+    gc.collect()
+
+    before = rss_mib()
+    started = time.perf_counter()
+    index = Index.open(folder)
+    load_s = time.perf_counter() - started
+    loaded_mib = rss_mib() - before
+
+    faiss.omp_set_num_threads(1)  # as the Retriever searches: one query at a time
+    exact = build_dense(vectors, DenseSpec("flat"))
+    exact_t, truth = time_search(exact, queries)
+    started = time.perf_counter()
+    approx = build_dense(vectors, DenseSpec.choose("ivf", n))
+    approx_build_s = time.perf_counter() - started
+    sweep = {}
+    for nprobe in (8, 16, 32, 64, 128):
+        approx.nprobe = nprobe
+        t, found = time_search(approx, queries)
+        sweep[nprobe] = (recall(found, truth), *percentiles(t))
+
+    stub = FixedVector()
+    retriever = Retriever(index, stub)
+    hybrid_t = []
+    for q in queries[:100]:
+        stub.vector = q
+        started = time.perf_counter()
+        retriever.search("w1 w7 w42 w310 w2000", k=10)
+        hybrid_t.append(time.perf_counter() - started)
+    shutil.rmtree(folder, ignore_errors=True)
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    return {"n": n, "dense": spec.kind, "build_s": build_s, "chunks_per_s": n / build_s, "load_s": load_s,
+            "loaded_mib": loaded_mib, "exact": percentiles(exact_t), "approx_build_s": approx_build_s,
+            "nlist": DenseSpec.choose("ivf", n).nlist, "sweep": sweep, "hybrid": percentiles(hybrid_t)}
+
+
+def embedding_throughput(seconds: float = 60.0) -> float:
+    """Chunks per second through the real model, on real text (the seed corpus's chunks)."""
+    from scoqa.build import build_index
+    from scoqa.embed import Embedder
+
+    corpus = Path(__file__).resolve().parents[1] / "corpus"
+    with tempfile.TemporaryDirectory() as tmp:
+        embedder = Embedder()
+        build_index([corpus], Path(tmp) / "index", embedder, progress=False)
+        index = Index.open(Path(tmp) / "index")
+        texts = [index.chunk(i).text for i in range(len(index))]
+    done, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        embedder.embed(texts)
+        done += len(texts)
+    return done / (time.perf_counter() - started)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "scoqa-scale")
+    parser.add_argument("--skip-embedding", action="store_true", help="do not time the embedding model")
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    if not args.skip_embedding:
+        print(f"embedding model (all-MiniLM-L6-v2, real seed chunks): {embedding_throughput():.1f} chunks/s")
+    print("| chunks | index | write (FAISS+BM25+files) | open, RSS | exact p50/p95 ms | "
+          "IVF nlist, build | IVF nprobe: recall@10, p50/p95 ms | hybrid p50/p95 ms |")
+    print("|---|---|---|---|---|---|---|---|")
+    for n in args.sizes:
+        r = measure(n, args.queries, args.workdir, rng)
+        sweep = "; ".join(f"{p}: {rec:.3f}, {p50:.2f}/{p95:.2f}" for p, (rec, p50, p95) in r["sweep"].items())
+        print(f"| {n:,} | {r['dense']} | {r['build_s']:.1f}s ({r['chunks_per_s']:,.0f} chunks/s) | "
+              f"{r['load_s']:.1f}s, +{r['loaded_mib']:,.0f} MiB | {r['exact'][0]:.2f}/{r['exact'][1]:.2f} | "
+              f"{r['nlist']}, {r['approx_build_s']:.1f}s | {sweep} | {r['hybrid'][0]:.2f}/{r['hybrid'][1]:.2f} |")
+        sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
