@@ -23,7 +23,9 @@ import json
 import math
 import random
 import re
+import signal
 import string
+import threading
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -356,6 +358,10 @@ def main() -> None:
     settings = ReaderSettings(max_length=args.max_length, stride=args.stride)
     history = []
     step = 0
+    # SIGUSR1 ends training after the current step, then evaluates and saves as usual: on a
+    # shared CPU the steps a deadline allows are not known in advance. The log records the step.
+    stop = threading.Event()
+    signal.signal(signal.SIGUSR1, lambda *_: stop.set())
     for epoch in range(1, args.epochs + 1):
         model.train()
         t0, losses = time.time(), []
@@ -373,13 +379,13 @@ def main() -> None:
             if step % 50 == 0:
                 print(f"epoch {epoch} step {step}/{total} loss {np.mean(losses[-50:]):.4f} "
                       f"{(time.time() - t0) / len(losses):.2f} s/step", flush=True)
-            if args.max_steps and step >= args.max_steps:
+            if (args.max_steps and step >= args.max_steps) or stop.is_set():
                 break
         train_s = time.time() - t0
         reader = Reader(model, tokenizer, settings)
         cands = collect_candidates(reader, tune)
         calibrated, figures = calibrate(reader, tune, cands)
-        record = {"epoch": epoch, "loss": float(np.mean(losses)), "train_s": round(train_s),
+        record = {"epoch": epoch, "step": step, "loss": float(np.mean(losses)), "train_s": round(train_s),
                   **tuning_scores(reader, tune, cands), "calibrated": figures}
         history.append(record)
         print(json.dumps(record), flush=True)
@@ -389,7 +395,7 @@ def main() -> None:
         run = {"args": {k: str(v) for k, v in vars(args).items()}, "bf16": bf16, "device": device,
                "train_questions": len(train), "train_windows": len(windows), "history": history}
         (args.out / "training_run.json").write_text(json.dumps(run, indent=2) + "\n")
-        if args.max_steps and step >= args.max_steps:
+        if (args.max_steps and step >= args.max_steps) or stop.is_set():
             break
 
 

@@ -8,29 +8,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
 from .chunk import Chunker, ChunkSettings, search_text
+from .embed import Embeds
 from .index import BM25_PARAMS, DenseSpec, Index, IndexUnavailable, fingerprints, write_generation, writing
 from .ingest import UnreadableFile, discover, read_document
 from .records import Chunk, Document
-
-
-class Embeds(Protocol):
-    model: str
-
-    @property
-    def dimension(self) -> int: ...
-
-    @property
-    def window(self) -> int: ...
-
-    def count_tokens(self, text: str) -> int: ...
-
-    def embed(self, texts: Sequence[str], progress: bool = False) -> np.ndarray: ...
 
 
 @dataclass

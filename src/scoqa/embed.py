@@ -4,11 +4,27 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+class Embeds(Protocol):
+    """What indexing and retrieval need of an embedding model."""
+
+    model: str
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def window(self) -> int: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def embed(self, texts: Sequence[str], progress: bool = False) -> np.ndarray: ...
 
 
 class ModelNotFound(Exception):
