@@ -28,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="index files and folders (incremental)")
     p.add_argument("paths", nargs="*", type=Path, default=[Path("corpus")], help="files or folders (default: corpus/)")
     p.add_argument("--index", help=index_help)
-    p.add_argument("--model", help="embedding model: all-MiniLM-L6-v2 or a local sentence-transformers folder")
+    p.add_argument("--model", help="embedding model: all-MiniLM-L6-v2 or a local sentence-transformers folder "
+                                   "(default: the index's own model, else all-MiniLM-L6-v2)")
     p.add_argument("--rebuild", action="store_true", help="re-embed everything, ignoring the existing index")
     p.add_argument("--dense", choices=("auto", "flat", "ivf"), default="auto",
                    help="dense index: exact (flat), approximate (ivf), or chosen by size (auto)")
@@ -68,10 +69,12 @@ def _index(args: argparse.Namespace) -> int:
 
     from .build import build_index
     from .embed import DEFAULT_MODEL, Embedder
+    from .index import indexed_model
 
     folder = index_folder(args.index)
+    model = args.model or indexed_model(folder) or DEFAULT_MODEL
     report = build_index(
-        args.paths, folder, Embedder(args.model or DEFAULT_MODEL), rebuild=args.rebuild, dense=args.dense,
+        args.paths, folder, Embedder(model), rebuild=args.rebuild, dense=args.dense,
         progress=not args.quiet, notify=lambda message: tqdm.write(f"scoqa: {message}", file=sys.stderr),
     )
     print(report.summary())

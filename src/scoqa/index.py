@@ -160,6 +160,15 @@ def current_generation(folder: Path) -> Path | None:
     return folder / name
 
 
+def indexed_model(folder: Path) -> str | None:
+    """The embedding model an existing index was built with, if it can be read."""
+    try:
+        generation = current_generation(folder)
+        return read_manifest(generation)["model"]["name"] if generation else None
+    except (IndexUnavailable, KeyError, TypeError):
+        return None
+
+
 def read_manifest(generation: Path) -> dict:
     try:
         manifest = json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
