@@ -5,12 +5,12 @@ decoded text, so a citation can be checked against the file itself.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class Document:
-    """One file as scoqa extracted it.
+    """One file as scoqa extracted it, with the metadata its text states (date, title).
 
     `content` lists the (start, end) spans of `text` that hold article text; the rest
     (menus, link lists, widgets, foreign interface text) stays in `text` so offsets remain
@@ -23,7 +23,6 @@ class Document:
     date: str | None = None
     title: str | None = None
     content: tuple[tuple[int, int], ...] = ()
-    metadata: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
