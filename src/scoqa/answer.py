@@ -5,18 +5,32 @@ The one facade that the command line, the chat UI and the eval harness all call.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import shutil
+import threading
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable, Sequence
 
+from .build import BuildReport, build_index
 from .chunk import sentences
 from .embed import Embedder
 from .index import Index
+from .ingest import SUFFIXES
 from .read import Reader, Span
 from .records import Chunk, Hit, Passage
 from .retrieve import Retriever
 
 NOT_FOUND = "not found in the documents"
 MAX_QUESTION_CHARS = 2000
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+UPLOADS = "uploads"
+# Read this many passages first, and the rest only if none of their spans reaches SURE.
+FIRST_READ = 2
+SURE = 0.6
+
+
+class BadQuestion(ValueError):
+    """A question that cannot be asked (empty, too long): the asker's to fix, not a failure."""
 
 
 @dataclass(frozen=True)
@@ -33,8 +47,13 @@ class Citation:
 @dataclass(frozen=True)
 class Answer:
     """`text` is None when the documents do not say; `related` then offers the closest passages.
+
     `span` is the answer itself where it stands; the first citation is the evidence sentence
-    that contains it."""
+    that contains it. A list answer ("which states...") has one `parts` entry per item, each
+    where it stands, drawn from every passage that names one. `confidence` is the reader's
+    probability that its best span is right, also when it was not good enough: `guess` is that
+    span, kept so that the abstention trade-off can be measured.
+    """
 
     question: str
     text: str | None
@@ -42,7 +61,10 @@ class Answer:
     evidence: str | None
     citations: tuple[Citation, ...]
     span: Citation | None = None
+    parts: tuple[Citation, ...] = ()
     related: tuple[Hit, ...] = ()
+    guess: Citation | None = None
+    hits: tuple[Hit, ...] = ()
 
     def to_json(self) -> dict:
         return {
@@ -52,16 +74,25 @@ class Answer:
             "evidence": self.evidence,
             "citations": [c.__dict__ for c in self.citations],
             "span": None if self.span is None else self.span.__dict__,
+            "parts": [c.__dict__ for c in self.parts],
             "related": [{"source": h.chunk.source, "start": h.chunk.start, "end": h.chunk.end, "quote": h.chunk.text}
                         for h in self.related],
         }
 
 
 class Assistant:
-    def __init__(self, retriever: Retriever, reader: Reader, k: int = 5):
+    """Thread-safe: many sessions may ask at once; adding files swaps the index in whole."""
+
+    def __init__(self, retriever: Retriever, reader: Reader, k: int = 5, threshold: float | None = None):
+        """`threshold`: the least confidence worth answering with (default: the reader's
+        no-answer threshold)."""
         self.retriever = retriever
         self.reader = reader
         self.k = k
+        self.threshold = reader.no_answer_threshold if threshold is None else threshold
+        self.first_read = FIRST_READ
+        self.sure = max(SURE, self.threshold)
+        self._adding = threading.Lock()
 
     @classmethod
     def open(cls, index_folder: Path, reader_path: Path | None = None, k: int = 5) -> "Assistant":
@@ -69,29 +100,177 @@ class Assistant:
         index = Index.open(index_folder)
         return cls(Retriever(index, Embedder(index.model)), Reader.load(reader_path), k)
 
-    def ask(self, question: str, k: int | None = None, mode: str | None = None) -> Answer:
-        """Raises ValueError for an empty or overlong question."""
+    def add_files(self, files: Sequence[Path], names: Sequence[str] | None = None,
+                  notify: Callable[[str], None] = lambda message: None) -> BuildReport:
+        """Copy files into the `uploads/` folder of the indexed folder and index them
+        incrementally. Files of an unknown type, too large, or unreadable are refused (listed in
+        `report.skipped`, not kept); the index is replaced only once the new one is whole."""
+        with self._adding:
+            index = self.retriever.index
+            root = Path(index.manifest["root"])
+            uploads = (root / UPLOADS).resolve()
+            uploads.mkdir(parents=True, exist_ok=True)
+            refused, placed = [], []
+            for file, name in zip(files, names or [Path(f).name for f in files]):
+                name = _safe_name(name)
+                size = Path(file).stat().st_size
+                if Path(name).suffix.lower() not in SUFFIXES:
+                    refused.append((f"{UPLOADS}/{name}", f"not a file type scoqa reads ({', '.join(sorted(SUFFIXES))})"))
+                elif size > MAX_UPLOAD_BYTES:
+                    refused.append((f"{UPLOADS}/{name}", f"too large ({size / 2**20:.1f} MB; at most {MAX_UPLOAD_BYTES // 2**20} MB)"))
+                else:
+                    target = uploads / name
+                    shutil.copyfile(file, target)
+                    placed.append(target)
+            kept = [root / doc.source for doc in index.documents if (root / doc.source).is_file()]
+            report = build_index(sorted(set(kept) | set(placed)), index.folder, self.retriever.embedder,
+                                 base=root, progress=False, notify=notify)
+            for source, _ in report.skipped:
+                if (root / source).parent == uploads:
+                    (root / source).unlink(missing_ok=True)
+            report.skipped = refused + report.skipped
+            self.retriever = Retriever(Index.open(index.folder), self.retriever.embedder, self.retriever.settings)
+            return report
+
+    def _read(self, question: str, passages: list[str], exhaustive: bool) -> list[Span]:
+        """Read the best-ranked passages first and the rest only when they found nothing sure:
+        most answers stand in the first passages, and reading is nearly all of the time an
+        answer takes. A list question reads everything."""
+        first = len(passages) if exhaustive else min(len(passages), self.first_read)
+        spans = self.reader.read(question, passages[:first], top_n=2 * len(passages), threshold=0.0)
+        if first < len(passages) and (not spans or spans[0].confidence < self.sure):
+            rest = self.reader.read(question, passages[first:], top_n=2 * len(passages), threshold=0.0)
+            spans += [replace(s, passage=s.passage + first) for s in rest]
+            spans.sort(key=lambda s: (-s.confidence, s.passage, s.start))
+        return spans
+
+    def ask(self, question: str, history: Sequence[str] = (), k: int | None = None,
+            mode: str | None = None) -> Answer:
+        """Answer from the documents. `history` holds the chat's earlier questions, oldest
+        first, so that a follow-up ("And where was it signed?") is searched in their context.
+
+        Raises BadQuestion for an empty or overlong question."""
         question = question.strip()
         if not question:
-            raise ValueError("the question is empty")
+            raise BadQuestion("the question is empty")
         if len(question) > MAX_QUESTION_CHARS:
-            raise ValueError(f"the question is too long ({len(question):,} characters; at most {MAX_QUESTION_CHARS:,})")
-        hits = self.retriever.search(question, k=k or self.k, mode=mode)
-        spans = self.reader.read(question, [h.chunk.text for h in hits]) if hits else []
+            raise BadQuestion(f"the question is too long ({len(question):,} characters; at most {MAX_QUESTION_CHARS:,})")
+        retriever = self.retriever  # one index throughout, even if files are added meanwhile
+        k = k or self.k
+        years = set(_YEAR.findall(question))
+        listing = _asks_for_list(question)
+        hits = retriever.search(_search_query(question, history), k=3 * k if years or listing else k, mode=mode)
+        hits = _in_time(hits, years)
+        hits = _across_documents(hits)[: 2 * k] if listing else hits[:k]
+        spans = self._read(question, [h.chunk.text for h in hits], exhaustive=listing)
         if not spans:
-            return Answer(question, None, 0.0, None, (), related=tuple(hits))
+            return Answer(question, None, 0.0, None, (), related=tuple(hits), hits=tuple(hits))
         best = spans[0]
-        hit = hits[best.passage]
-        evidence = _evidence(hit.chunk, best)
-        citations = [evidence]
-        for span in spans[1:]:
-            if _same_answer(span.text, best.text):
-                citations.append(_evidence(hits[span.passage].chunk, span))
-        citations += [c for place in hit.also_in if (c := _copy(self.retriever.index, place, evidence))]
+        guess = _span_citation(hits[best.passage].chunk, best)
+        if best.confidence < self.threshold:
+            return Answer(question, None, best.confidence, None, (), related=tuple(hits), guess=guess,
+                          hits=tuple(hits))
+        chosen = [best]
+        if listing:
+            for span in spans[1:]:
+                if span.confidence >= self.threshold and not any(_same_answer(span.text, c.text) for c in chosen):
+                    chosen.append(span)
+        citations = []
+        for span in spans:
+            if span in chosen or any(_same_answer(span.text, c.text) for c in chosen):
+                hit = hits[span.passage]
+                evidence = _evidence(hit.chunk, span)
+                citations.append(evidence)
+                citations += [c for place in hit.also_in if (c := _copy(retriever.index, place, evidence))]
         unique = tuple({(c.source, c.start, c.end): c for c in citations}.values())
-        span = Citation(hit.chunk.source, hit.chunk.start + best.start, hit.chunk.start + best.end, best.text,
-                        hit.chunk.document.date)
-        return Answer(question, best.text, best.confidence, evidence.quote, unique, span)
+        parts: dict[str, Citation] = {}
+        if listing:
+            for span in chosen:
+                for item in _items(hits[span.passage].chunk, span):
+                    parts.setdefault(" ".join(item.quote.lower().split()), item)
+        text = best.text if len(chosen) == 1 else "; ".join(span.text for span in chosen)
+        return Answer(question, text, best.confidence, unique[0].quote, unique, guess, tuple(parts.values()),
+                      guess=guess, hits=tuple(hits))
+
+
+_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+# A follow-up leans on the previous turn: it opens with a connective or points back with a pronoun.
+_FOLLOW_UP = re.compile(r"^(?:and|but|so|also|then|what about|how about)\b"
+                        r"|\b(?:it|its|they|them|their|he|him|his|she|her|this|that|these|those|there|then)\b",
+                        re.IGNORECASE)
+_AUXILIARY = frozenset("is are was were has have had do does did can could will would should".split())
+_NOT_PLURAL = frozenset("is was has does this its his us news status process address across".split())
+_ENUMERATION = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
+
+
+def _search_query(question: str, history: Sequence[str]) -> str:
+    """The question, preceded by the earlier turns it leans on (up to three)."""
+    context: list[str] = []
+    current = question
+    for earlier in reversed(history[-3:]):
+        if not _FOLLOW_UP.search(current):
+            break
+        context.insert(0, earlier.strip())
+        current = earlier
+    return " ".join(context + [question])
+
+
+def _in_time(hits: list[Hit], years: set[str]) -> list[Hit]:
+    """For a question scoped to a year, the passages of documents dated that year; failing
+    those, passages that name the year; failing both, all."""
+    if not years:
+        return hits
+    dated = [h for h in hits if (h.chunk.document.date or "")[:4] in years]
+    naming = [h for h in hits if any(y in h.chunk.text for y in years)]
+    return dated or naming or hits
+
+
+def _across_documents(hits: list[Hit]) -> list[Hit]:
+    """The best passage of each document first: the parts of a list are often spread out."""
+    seen: set[str] = set()
+    firsts = [h for h in hits if h.chunk.source not in seen and not seen.add(h.chunk.source)]
+    return firsts + [h for h in hits if h not in firsts]
+
+
+def _asks_for_list(question: str) -> bool:
+    """"Which states...", "what are...", "who have held...", "list/name the...": the answer has
+    several parts."""
+    words = re.findall(r"[\w'-]+", question.lower())
+    if not words:
+        return False
+    if words[0] in ("list", "name"):
+        return True
+    if words[0] == "who":
+        return len(words) > 1 and words[1] in ("are", "were", "have")
+    if words[0] not in ("which", "what"):
+        return False
+    for word in words[1:]:
+        if word in _AUXILIARY:
+            return word in ("are", "were", "have")
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss") and word not in _NOT_PLURAL:
+            return True
+    return False
+
+
+def _span_citation(chunk: Chunk, span: Span) -> Citation:
+    start, end = chunk.start + span.start, chunk.start + span.end
+    return Citation(chunk.source, start, end, chunk.document.text[start:end], chunk.document.date)
+
+
+def _items(chunk: Chunk, span: Span) -> list[Citation]:
+    """The items of an enumeration ("India, China and Russia"), each where it stands; the span
+    whole when it is not one (items of more than six words are not list items)."""
+    whole = _span_citation(chunk, span)
+    items, at = [], 0
+    for sep in [*_ENUMERATION.finditer(span.text), None]:
+        stop = sep.start() if sep else len(span.text)
+        if stop > at:
+            items.append((at, stop))
+        at = sep.end() if sep else at
+    if len(items) < 2 or any(len(span.text[a:b].split()) > 6 for a, b in items):
+        return [whole]
+    return [_span_citation(chunk, Span(span.passage, span.start + a, span.start + b, span.text[a:b], span.confidence))
+            for a, b in items]
 
 
 def _evidence(chunk: Chunk, span: Span) -> Citation:
@@ -113,6 +292,12 @@ def _copy(index: Index, place: Passage, evidence: Citation) -> Citation | None:
     if found is None:
         return None
     return Citation(doc.source, found.start(), found.end(), found.group(), doc.date)
+
+
+def _safe_name(name: str) -> str:
+    """A plain file name: no folders, no leading dots, no odd characters."""
+    stem = re.sub(r"[^\w.\- ]+", "_", Path(name).name).strip(" .")
+    return stem or "upload"
 
 
 def _same_answer(a: str, b: str) -> bool:

@@ -71,14 +71,15 @@ def _previous(folder: Path, model: str, settings: ChunkSettings, rebuild: bool,
 
 def build_index(paths: Sequence[Path], folder: Path, embedder: Embeds, *,
                 settings: ChunkSettings = ChunkSettings(), dense: str = "auto", rebuild: bool = False,
-                progress: bool = True, notify: Callable[[str], None] = lambda message: None) -> BuildReport:
+                base: Path | None = None, progress: bool = True, notify: Callable[[str], None] = lambda message: None) -> BuildReport:
     """Index exactly the readable files under `paths` into `folder`.
 
-    Raises FileNotFoundError for a missing path and IndexUnavailable if another process holds
+    Sources are named relative to `base` (default: the paths' common folder). Raises
+    FileNotFoundError for a missing path and IndexUnavailable if another process holds
     the folder's write lock."""
     started = time.perf_counter()
     folder = Path(folder)
-    base, files = discover(paths)
+    base, files = discover(paths, base)
     report = BuildReport(folder=folder, base=base)
     with writing(folder):
         old, report.rebuilt_because = _previous(folder, embedder.model, settings, rebuild, notify)

@@ -47,6 +47,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--index", help=index_help)
+
+    p = sub.add_parser("serve", help="the chat UI and its /ask API in the browser (builds a missing index)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("-k", type=int, default=5, help="passages to read per question (default 5)")
+    p.add_argument("--index", help=index_help)
+
+    p = sub.add_parser("eval", help="score the assistant on a gold question set and write a report "
+                                    "(builds a missing index)")
+    p.add_argument("--gold", type=Path, default=Path("eval/gold.jsonl"),
+                   help="gold questions, one JSON object a line (default eval/gold.jsonl)")
+    p.add_argument("--report", type=Path, default=Path("runs/eval"),
+                   help="folder for report.md, report.json and the plots (default runs/eval)")
+    p.add_argument("--index", help=index_help)
+    p.add_argument("-k", type=int, default=5, help="passages to read per question (default 5)")
     return parser
 
 
@@ -56,7 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .index import IndexUnavailable
 
     try:
-        return {"index": _index, "search": _search, "ask": _ask}[args.command](args)
+        return {"index": _index, "search": _search, "ask": _ask, "serve": _serve,
+                "eval": _eval}[args.command](args)
     except (UsageError, IndexUnavailable, ModelNotFound, FileNotFoundError) as err:
         print(f"scoqa: error: {err}", file=sys.stderr)
         return 2
@@ -106,29 +122,35 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ask(args: argparse.Namespace) -> int:
+def _ensure_index(folder: Path) -> None:
+    """`ask` and `serve` work on a fresh clone: without an index they build one from corpus/."""
     from tqdm import tqdm
 
-    from .answer import Assistant
     from .build import build_index
     from .embed import DEFAULT_MODEL, Embedder
     from .index import current_generation
+
+    if current_generation(folder) is None:
+        print(f"scoqa: no index at {folder}; indexing corpus/ first", file=sys.stderr)
+        report = build_index([Path("corpus")], folder, Embedder(DEFAULT_MODEL),
+                             notify=lambda message: tqdm.write(f"scoqa: {message}", file=sys.stderr))
+        print(f"scoqa: {report.summary()}", file=sys.stderr)
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from .answer import Assistant, BadQuestion
 
     if args.k < 1:
         raise UsageError("-k must be at least 1")
     if args.question != "-" and not args.question.strip():
         raise UsageError("the question is empty")
     folder = index_folder(args.index)
-    if current_generation(folder) is None:
-        print(f"scoqa: no index at {folder}; indexing corpus/ first", file=sys.stderr)
-        report = build_index([Path("corpus")], folder, Embedder(DEFAULT_MODEL),
-                             notify=lambda message: tqdm.write(f"scoqa: {message}", file=sys.stderr))
-        print(f"scoqa: {report.summary()}", file=sys.stderr)
+    _ensure_index(folder)
     assistant = Assistant.open(folder, k=args.k)
     if args.question != "-":
         try:
             answer = assistant.ask(args.question)
-        except ValueError as err:
+        except BadQuestion as err:
             raise UsageError(str(err)) from None
         print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else _answer_text(answer))
         return 0
@@ -137,10 +159,43 @@ def _ask(args: argparse.Namespace) -> int:
             continue
         try:
             payload = assistant.ask(line).to_json()
-        except ValueError as err:
+        except BadQuestion as err:
             payload = {"question": line.strip()[:200], "answer": None, "confidence": 0.0, "evidence": None,
                        "citations": [], "error": str(err)}
         print(json.dumps(payload, ensure_ascii=False), flush=True)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .answer import Assistant
+    from .serve import serve
+
+    if args.k < 1:
+        raise UsageError("-k must be at least 1")
+    if not 0 < args.port < 65536:
+        raise UsageError("--port must be between 1 and 65535")
+    folder = index_folder(args.index)
+    _ensure_index(folder)
+    serve(Assistant.open(folder, k=args.k), host=args.host, port=args.port)
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from .answer import Assistant
+    from .evaluate import GoldError, evaluate, load_gold, summary_table, write_report
+
+    if args.k < 1:
+        raise UsageError("-k must be at least 1")
+    try:
+        gold = load_gold(args.gold)
+    except GoldError as err:
+        raise UsageError(str(err)) from None
+    folder = index_folder(args.index)
+    _ensure_index(folder)
+    report = evaluate(Assistant.open(folder, k=args.k), gold, gold_file=args.gold)
+    write_report(report, args.report)
+    print(summary_table(report))
+    print(f"report: {args.report / 'report.md'}")
     return 0
 
 
@@ -155,15 +210,20 @@ def _answer_text(answer) -> str:
                       f"{textwrap.shorten(' '.join(h.chunk.text.split()), 160)}" for h in answer.related[:3]]
         return "\n".join(lines)
     lines = [f"{answer.text}   (confidence {answer.confidence:.2f})", ""]
+    marked = [p.quote for p in answer.parts] or [answer.text]
     for n, c in enumerate(answer.citations, 1):
-        quote = c.quote
-        if answer.span and c.source == answer.span.source and c.start <= answer.span.start < c.end:
-            a, b = answer.span.start - c.start, answer.span.end - c.start
-            quote = f"{quote[:a]}«{quote[a:b]}»{quote[b:]}"
         date = f", {c.date}" if c.date else ""
         lines.append(f"[{n}] {c.source} [{c.start}:{c.end}]{date}")
-        lines.append(textwrap.indent(textwrap.fill(" ".join(quote.split()), 100), "    "))
+        lines.append(textwrap.indent(textwrap.fill(_mark(" ".join(c.quote.split()), marked), 100), "    "))
     return "\n".join(lines)
+
+
+def _mark(quote: str, texts: list[str]) -> str:
+    """«Answer» marked wherever it stands in the quote (copies differ in whitespace)."""
+    import re
+
+    pattern = "|".join(r"\s+".join(map(re.escape, t.split())) for t in sorted(texts, key=len, reverse=True))
+    return re.sub(f"(?<!\\w)(?:{pattern})(?!\\w)", lambda m: f"«{m.group()}»", quote) if pattern else quote
 
 
 def _read_queries():

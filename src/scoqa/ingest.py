@@ -19,8 +19,9 @@ class UnreadableFile(Exception):
     """A file that cannot become a Document; the message says why in a few words."""
 
 
-def discover(paths: Iterable[Path]) -> tuple[Path, list[Path]]:
-    """The base folder that sources are named relative to, and the readable files under paths.
+def discover(paths: Iterable[Path], base: Path | None = None) -> tuple[Path, list[Path]]:
+    """The base folder that sources are named relative to (by default the folders' common
+    parent), and the readable files under paths.
 
     Raises FileNotFoundError for a path that does not exist."""
     paths = [Path(p).resolve() for p in paths]
@@ -28,7 +29,13 @@ def discover(paths: Iterable[Path]) -> tuple[Path, list[Path]]:
         if not path.exists():
             raise FileNotFoundError(f"no such file or folder: {path}")
     roots = [p if p.is_dir() else p.parent for p in paths]
-    base = Path(os.path.commonpath(roots)) if roots else Path.cwd()
+    if base is not None:
+        base = Path(base).resolve()
+        outside = [p for p in paths if not p.is_relative_to(base)]
+        if outside:
+            raise ValueError(f"{outside[0]} is outside {base}")
+    else:
+        base = Path(os.path.commonpath(roots)) if roots else Path.cwd()
     files: set[Path] = set()
     for path in paths:
         if path.is_dir():

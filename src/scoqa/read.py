@@ -76,7 +76,7 @@ class ReaderSettings:
     top_k: int = 20
     batch_size: int = 32
     no_answer_threshold: float = 0.5
-    calibration: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0)
+    calibration: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     quantize: bool = False
 
     @classmethod
@@ -87,10 +87,33 @@ class ReaderSettings:
         return cls(**known)
 
 
+_MONTH = r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:tember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+_DATE_QUESTION = re.compile(r"^(?:when\b|(?:in |on |since |by )?(?:what|which) (?:year|date|day|month|century|decade)\b)", re.I)
+_NUMBER_QUESTION = re.compile(r"^(?:how (?:many|much|long|old|far|large|big|high)|(?:what|which) (?:percentage|share|number|amount)\b)", re.I)
+_NAME_QUESTION = re.compile(r"^(?:who|whom|whose|where)\b", re.I)
+_DATE_ANSWER = re.compile(rf"\d|\b(?:{_MONTH})\b", re.I)
+_NUMBER_ANSWER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+                            r"fifty|hundred|thousand|million|billion|dozen|half|several)\b", re.I)
+
+
+def answer_type_match(question: str, answer: str) -> float:
+    """+1 when the span is of the kind the question asks for (a date for "when", a number for
+    "how many", a name for "who"/"where"), -1 when it is not, 0 when the question does not say.
+    The expected answer type was one of the strongest features of pre-neural readers."""
+    q = question.strip()
+    if _DATE_QUESTION.match(q):
+        return 1.0 if _DATE_ANSWER.search(answer) else -1.0
+    if _NUMBER_QUESTION.match(q):
+        return 1.0 if _NUMBER_ANSWER.search(answer) else -1.0
+    if _NAME_QUESTION.match(q):
+        return 1.0 if answer[:1].isupper() and not answer[:1].isdigit() else -1.0
+    return 0.0
+
+
 def span_features(
     question: str, passage: str, start: int, end: int, margin: float, log_prob: float
 ) -> tuple[float, ...]:
-    """Neural scores plus two signals classic readers relied on.
+    """Neural scores plus three signals classic readers relied on.
 
     - ``margin``: span score minus the window's no-answer score; the usual SQuAD 2.0 decision value.
     - ``log_prob``: log of the span's start and end probabilities in its window, no-answer included.
@@ -98,6 +121,7 @@ def span_features(
       span (sliding-window and DrQA-style readers leaned on this heavily).
     - answer-in-question: share of the span's words already in the question; right answers
       rarely repeat the question.
+    - answer type: `answer_type_match`.
     """
     q_words = {w for w in _WORD.findall(question.lower()) if w not in _STOPWORDS}
     sent_start = 0
@@ -110,7 +134,7 @@ def span_features(
     a_words = _WORD.findall(passage[start:end].lower())
     all_q = set(_WORD.findall(question.lower()))
     in_question = sum(w in all_q for w in a_words) / len(a_words) if a_words else 1.0
-    return (margin, log_prob, overlap, in_question)
+    return (margin, log_prob, overlap, in_question, answer_type_match(question, passage[start:end]))
 
 
 def _snap(text: str, start: int, end: int) -> tuple[int, int]:
@@ -180,12 +204,16 @@ class Reader:
         z = bias + float(np.dot(weights, features))
         return float(1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0))))
 
-    def read(self, question: str, passages: Sequence[str], top_n: int = 5) -> list[Span]:
+    def read(self, question: str, passages: Sequence[str], top_n: int = 5,
+             threshold: float | None = None) -> list[Span]:
         """Best spans over all passages, most confident first; empty means "no answer".
 
-        Spans that overlap a more confident one in the same passage are dropped, so the list
-        offers distinct answers rather than variants of one.
+        Spans below `threshold` (default: the no-answer threshold setting) are dropped; 0 keeps
+        the best guesses, for callers that decide themselves. Spans that overlap a more
+        confident one in the same passage are dropped, so the list offers distinct answers
+        rather than variants of one.
         """
+        threshold = self.no_answer_threshold if threshold is None else threshold
         spans = [
             Span(c.passage, c.start, c.end, c.text, self.confidence(c.features))
             for c in self.candidates(question, passages)
@@ -193,7 +221,7 @@ class Reader:
         spans.sort(key=lambda s: (-s.confidence, s.passage, s.start, s.end))
         kept: list[Span] = []
         for span in spans:
-            if span.confidence < self.no_answer_threshold or len(kept) == top_n:
+            if span.confidence < threshold or len(kept) == top_n:
                 break
             if not any(k.passage == span.passage and k.start < span.end and span.start < k.end
                        for k in kept):

@@ -1,0 +1,81 @@
+"""Warm answer latency: how long `Assistant.ask` takes per question, models already loaded.
+
+Indexes the corpus into a scratch folder (once; reused while the corpus is unchanged), loads
+the Assistant, asks one untimed question to warm up, then asks every gold question `--rounds`
+times and prints p50/p95/mean for the whole answer and, separately, for its two costly stages
+(retrieval and reading) timed on the same inputs.
+
+    python eval/latency.py --data corpus --gold eval/gold.jsonl [--threads 2] [--quantize]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from scoqa.answer import Assistant
+from scoqa.build import build_index
+from scoqa.embed import DEFAULT_MODEL, Embedder
+from scoqa.index import Index
+from scoqa.read import Reader
+from scoqa.retrieve import Retriever
+
+
+def percentiles(ms: list[float]) -> str:
+    a = np.array(ms)
+    return f"p50 {np.percentile(a, 50):6.1f} ms  p95 {np.percentile(a, 95):6.1f} ms  mean {a.mean():6.1f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("corpus"), help="the document folder")
+    parser.add_argument("--gold", type=Path, default=Path("eval/gold.jsonl"), help="questions (JSON lines)")
+    parser.add_argument("--workdir", type=Path, default=Path(".scoqa/latency"))
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("-k", type=int, default=5, help="passages read per question")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--quantize", action="store_true", help="int8 dynamic quantisation of the reader")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    folder = args.workdir / "index"
+    build_index([args.data], folder, Embedder(DEFAULT_MODEL), progress=False)
+    index = Index.open(folder)
+    assistant = Assistant(Retriever(index, Embedder(index.model)), Reader.load(quantize=args.quantize), k=args.k)
+    questions = [json.loads(line)["question"] for line in args.gold.read_text().splitlines() if line.strip()]
+    assistant.ask(questions[0])  # loads the models; not timed
+
+    total, retrieval, reading = [], [], []
+    for _ in range(args.rounds):
+        for question in questions:
+            t0 = time.perf_counter()
+            assistant.ask(question)
+            t1 = time.perf_counter()
+            hits = assistant.retriever.search(question, k=args.k)
+            t2 = time.perf_counter()
+            assistant.reader.read(question, [h.chunk.text for h in hits], threshold=0.0)
+            t3 = time.perf_counter()
+            total.append((t1 - t0) * 1000)
+            retrieval.append((t2 - t1) * 1000)
+            reading.append((t3 - t2) * 1000)
+
+    print(f"{len(questions)} questions x {args.rounds} rounds, {len(index)} chunks, k={args.k}, "
+          f"{args.threads} threads, reader {'int8' if args.quantize else 'fp32'}, {platform.processor() or platform.machine()}")
+    print(f"answer     {percentiles(total)}")
+    print(f"  retrieve {percentiles(retrieval)}")
+    print(f"  read     {percentiles(reading)}")
+    if args.json:
+        figures = {name: {"p50": float(np.percentile(v, 50)), "p95": float(np.percentile(v, 95))}
+                   for name, v in (("answer", total), ("retrieve", retrieval), ("read", reading))}
+        args.json.write_text(json.dumps({"threads": args.threads, "quantize": args.quantize, "k": args.k,
+                                         "questions": len(questions), "rounds": args.rounds, **figures}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
