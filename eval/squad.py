@@ -1,10 +1,11 @@
 """Benchmark the shipped reader on the held-out SQuAD articles.
 
 Held out: the 13 dev-v1.1 articles that dev-v2.0 lacks (never used in training or tuning).
-Every question is read with its gold paragraph. Predictions go to ``--predictions`` in the
-official format ({question id: answer text}, "" for no answer) and EM/F1 use the official
-normalisation. Since the held-out questions all have answers, the figure with the shipped
-no-answer threshold is printed next to the forced-answer figure (best span always kept).
+Every question is read with its gold paragraph. The held-out articles are SQuAD v1.1, where
+every question has an answer, so the headline figure answers every question (best span) and
+its predictions go to ``--predictions`` in the official format ({question id: answer text});
+the figure with the shipped no-answer threshold is printed beside it, its predictions written
+to ``*.abstaining.json``. EM/F1 use the official normalisation.
 HasAns/NoAns figures come from the tuning articles named in the model's ``reader.json``.
 
     python eval/squad.py --data ../shared/benchmarks/squad --predictions preds.json
@@ -96,8 +97,11 @@ def main() -> None:
         held_out, tuning = held_out[: args.limit], tuning[: args.limit]
 
     preds, forced, seconds = run(reader, held_out, threshold, "held-out")
+    # The held-out articles are SQuAD v1.1, where every question has an answer: the official
+    # predictions answer every one; those that abstain at the threshold go beside them.
     args.predictions.parent.mkdir(parents=True, exist_ok=True)
-    args.predictions.write_text(json.dumps(preds, indent=1) + "\n")
+    args.predictions.write_text(json.dumps(forced, indent=1) + "\n")
+    args.predictions.with_suffix(".abstaining.json").write_text(json.dumps(preds, indent=1) + "\n")
     tune_preds, tune_forced, _ = run(reader, tuning, threshold, "tuning")
 
     print(f"model {args.model}  int8 {shipped.settings.quantize}  no-answer threshold {threshold:.4f}")
