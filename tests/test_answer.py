@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from scoqa.answer import Assistant, BadQuestion, _asks_for_list
+from scoqa.answer import Assistant, BadQuestion, _asks_for_list, _enumeration
 from scoqa.read import Span
 from scoqa.retrieve import Retriever
 
@@ -30,7 +30,7 @@ class KnownSpans:
     no_answer_threshold = 0.5
 
     def read(self, question, passages, top_n=5, threshold=None):
-        spans = [Span(p, text.find(answer), text.find(answer) + len(answer), answer, 0.9 - 0.04 * p)
+        spans = [Span(p, text.find(answer), text.find(answer) + len(answer), answer, 0.9 - 0.01 * p)
                  for p, text in enumerate(passages) for answer in ANSWERS.get(question, ()) if answer in text]
         spans.sort(key=lambda s: -s.confidence)
         return spans[:top_n]
@@ -144,3 +144,15 @@ def test_uploads_are_indexed_and_bad_files_refused(corpus_copy, hashing_embedder
     index = Index.open(folder)
     assert len(index.documents) == 6 and "uploads/note.txt" in index.by_source
     assert assistant.retriever.search("Who chairs the SCO Business Council?", k=1)[0].chunk.source == "uploads/note.txt"
+
+
+@pytest.mark.parametrize(("text", "picked", "whole"), [
+    ("Member States - India, China, Kazakhstan and Uzbekistan. The", "China", "India, China, Kazakhstan and Uzbekistan"),
+    ("threats such as terrorism, separatism, drug trafficking, organized crime.", "separatism",
+     "terrorism, separatism, drug trafficking, organized crime"),
+    ("signed by Secretary-General Rashid Alimov and Vice President Christine Beerli.", "Rashid Alimov", "Rashid Alimov"),
+    ("On 9 June 2017, the SCO and the ICRC signed", "9 June 2017", "9 June 2017")])
+def test_an_item_of_an_enumeration_widens_to_the_whole_list(text, picked, whole):
+    start = text.index(picked)
+    span = _enumeration(text, Span(0, start, start + len(picked), picked, 0.5))
+    assert span.text == whole == text[span.start:span.end]

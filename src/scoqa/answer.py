@@ -26,6 +26,8 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 UPLOADS = "uploads"
 # Read this many passages first, and the rest only if none of their spans is worth answering with.
 FIRST_READ = 2
+# A list answer's further parts must be nearly as likely as its best one.
+LIST_MARGIN = 0.15
 
 
 class BadQuestion(ValueError):
@@ -171,11 +173,17 @@ class Assistant:
                           hits=tuple(hits))
         chosen = [best]
         if listing:
-            for span in spans[1:]:
-                if span.confidence >= self.threshold and not any(_same_answer(span.text, c.text) for c in chosen):
+            chosen = []
+            for span in spans:
+                if span.confidence < max(self.threshold, best.confidence - LIST_MARGIN):
+                    break
+                span = _enumeration(hits[span.passage].chunk.text, span)
+                if not any(_same_answer(span.text, c.text) or _overlap(span, c) for c in chosen):
                     chosen.append(span)
+            best = chosen[0]
+            guess = _span_citation(hits[best.passage].chunk, best)
         citations = []
-        for span in spans:
+        for span in chosen + spans:
             if span in chosen or any(_same_answer(span.text, c.text) for c in chosen):
                 hit = hits[span.passage]
                 evidence = _evidence(hit.chunk, span)
@@ -249,6 +257,44 @@ def _asks_for_list(question: str) -> bool:
         if len(word) > 3 and word.endswith("s") and not word.endswith("ss") and word not in _NOT_PLURAL:
             return True
     return False
+
+
+_SEPARATOR = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
+_SEPARATOR_AT_END = re.compile(r"(?:,\s*(?:and\s+)?|\s+and\s+)$")
+_WORD = r"[^\W_][\w'’-]*"
+
+
+def _kind(char: str) -> str:
+    return "upper" if char.isupper() else "lower" if char.islower() else "digit" if char.isdigit() else "other"
+
+
+def _enumeration(text: str, span: Span) -> Span:
+    """The whole enumeration the span is one item of ("India" in "India, China, ... and
+    Uzbekistan"): readers trained on one-span answers often pick a single item of a list.
+    Items are short runs of words that begin like the span does (capital, lower case, digit)."""
+    kind = _kind(span.text[:1])
+    width = max(len(part.split()) for part in _SEPARATOR.split(span.text)) + 1
+    item = re.compile(rf"{_WORD}(?: {_WORD}){{0,{width - 1}}}?(?=,|\s+and\s|\s*[.;:!?)\n]|\s*$)")
+    start, end = span.start, span.end
+    while (sep := _SEPARATOR.match(text, end)) and (found := item.match(text, sep.end())) \
+            and _kind(text[sep.end()]) == kind:
+        end = found.end()
+    while sep := _SEPARATOR_AT_END.search(text, max(0, start - 80), start):
+        segment = re.split(r"[,;:.!?()\n]|\s+and\s+|\s+[-–—]\s+", text[max(0, sep.start() - 80):sep.start()])[-1]
+        words = segment.split()
+        last = words[-1] if len(words) > width else " ".join(words)  # a long run: its last word begins the list
+        if not last or _kind(last[0]) != kind or not re.fullmatch(rf"{_WORD}(?: {_WORD})*", last):
+            break
+        start = sep.start() - len(last)
+        if len(words) > width:
+            break
+    if len(_SEPARATOR.findall(text, start, end)) < 2:  # "Meanwhile, Zhang Ming" is no list
+        return span
+    return replace(span, start=start, end=end, text=text[start:end])
+
+
+def _overlap(a: Span, b: Span) -> bool:
+    return a.passage == b.passage and a.start < b.end and b.start < a.end
 
 
 def _span_citation(chunk: Chunk, span: Span) -> Citation:
