@@ -74,6 +74,8 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=MODEL_DIR)
     parser.add_argument("--quantize", choices=["shipped", "on", "off"], default="shipped",
                         help="int8 dynamic quantisation: as reader.json says, or forced")
+    parser.add_argument("--bf16", choices=["shipped", "on", "off"], default="shipped",
+                        help="bf16 compute: as reader.json says, or forced")
     parser.add_argument("--limit", type=int, default=0, help="first N questions of each set (smoke runs)")
     parser.add_argument("--threads", type=int, default=2,
                         help="torch threads; 1 holds up far better when other jobs share the cores")
@@ -81,6 +83,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     overrides = {} if args.quantize == "shipped" else {"quantize": args.quantize == "on"}
+    if args.bf16 != "shipped":
+        overrides["bf16"] = args.bf16 == "on"
     shipped = Reader.load(args.model, **overrides)
     # Threshold 0 keeps the top span, so one pass gives both the shipped and the forced figure.
     reader = Reader(shipped.model, shipped.tokenizer,
@@ -104,7 +108,8 @@ def main() -> None:
     args.predictions.with_suffix(".abstaining.json").write_text(json.dumps(preds, indent=1) + "\n")
     tune_preds, tune_forced, _ = run(reader, tuning, threshold, "tuning")
 
-    print(f"model {args.model}  int8 {shipped.settings.quantize}  no-answer threshold {threshold:.4f}")
+    print(f"model {args.model}  int8 {shipped.settings.quantize}  bf16 {shipped.settings.bf16}  "
+          f"no-answer threshold {threshold:.4f}")
     report("held-out (shipped threshold)", held_out, preds)
     report("held-out (forced answer)", held_out, forced)
     abstained = sum(1 for qid, *_ in held_out if preds[qid] == "" and forced[qid] != "")

@@ -78,6 +78,7 @@ class ReaderSettings:
     no_answer_threshold: float = 0.5
     calibration: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     quantize: bool = False
+    bf16: bool = False
 
     @classmethod
     def from_json(cls, path: Path) -> ReaderSettings:
@@ -173,6 +174,8 @@ class Reader:
         self.tokenizer = tokenizer
         self.settings = settings
         self._tokenizer_lock = threading.Lock()
+        # bf16 matmuls where the CPU has them (the model was trained under bf16 autocast).
+        self._bf16 = settings.bf16 and not settings.quantize and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
     @property
     def no_answer_threshold(self) -> float:
@@ -284,7 +287,7 @@ class Reader:
             mask[row, :n] = 1
             types[row, :n] = torch.tensor(enc["token_type_ids"][w])
         device = next(self.model.parameters()).device  # a GPU while training evaluates
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=self._bf16):
             out = self.model(
                 input_ids=ids.to(device), attention_mask=mask.to(device), token_type_ids=types.to(device)
             )
