@@ -18,7 +18,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import argparse
-import copy
 import json
 import math
 import random
@@ -290,8 +289,6 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0, help="train on the first N examples (probes)")
     parser.add_argument("--tune-limit", type=int, default=0, help="tune on the first N examples (probes)")
-    parser.add_argument("--quantize", action="store_true",
-                        help="tune and calibrate the int8 model the reader will run (ships reader.json with quantize)")
     parser.add_argument("--max-steps", type=int, default=0, help="stop after N steps; the schedule ends there too")
     args = parser.parse_args()
 
@@ -377,13 +374,7 @@ def tune_and_save(args, model, tokenizer, settings: ReaderSettings, tune: list[E
                   record: dict, run_facts: dict) -> None:
     """Tuning scores, calibration and threshold; the model is saved whenever tuning F1 improves,
     so a cut-short run still leaves a calibrated model."""
-    if args.quantize:  # calibrate the model as it will run: int8 shifts the scores
-        settings = replace(settings, quantize=True)
-        model_used = torch.ao.quantization.quantize_dynamic(copy.deepcopy(model).cpu(), {torch.nn.Linear},
-                                                            dtype=torch.qint8)
-    else:
-        model_used = model
-    reader = Reader(model_used, tokenizer, settings)
+    reader = Reader(model, tokenizer, settings)
     cands = collect_candidates(reader, tune)
     calibrated, figures = calibrate(reader, tune, cands)
     record |= {**tuning_scores(reader, tune, cands), "calibrated": figures}

@@ -71,7 +71,8 @@ def _previous(folder: Path, model: str, settings: ChunkSettings, rebuild: bool,
 
 def build_index(paths: Sequence[Path], folder: Path, embedder: Embeds, *,
                 settings: ChunkSettings = ChunkSettings(), dense: str = "auto", rebuild: bool = False,
-                base: Path | None = None, progress: bool = True, notify: Callable[[str], None] = lambda message: None) -> BuildReport:
+                base: Path | None = None, progress: bool = True,
+                notify: Callable[[str], None] = lambda message: None) -> BuildReport:
     """Index exactly the readable files under `paths` into `folder`.
 
     Sources are named relative to `base` (default: the paths' common folder). Raises
