@@ -331,7 +331,7 @@ def _copy(index: Index, place: Passage, evidence: Citation) -> Citation | None:
     doc = index.by_source.get(place.source)
     if doc is None:
         return None
-    pattern = re.compile(r"\s+".join(map(re.escape, evidence.quote.split())))
+    pattern = re.compile(loose_pattern(evidence.quote))
     found = pattern.search(doc.text, place.start, place.end)
     if found is None:
         return None
@@ -342,6 +342,12 @@ def _safe_name(name: str) -> str:
     """A plain file name: no folders, no leading dots, no odd characters."""
     stem = re.sub(r"[^\w.\- ]+", "_", Path(name).name).strip(" .")
     return stem or "upload"
+
+
+def loose_pattern(text: str) -> str:
+    """A regular expression for `text` in which any run of whitespace matches any other: copies
+    of a passage differ in spaces (no-break spaces, line breaks)."""
+    return r"\s+".join(map(re.escape, text.split()))
 
 
 def _same_answer(a: str, b: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -220,9 +221,9 @@ def _answer_text(answer) -> str:
 
 def _mark(quote: str, texts: list[str]) -> str:
     """«Answer» marked wherever it stands in the quote (copies differ in whitespace)."""
-    import re
+    from .answer import loose_pattern
 
-    pattern = "|".join(r"\s+".join(map(re.escape, t.split())) for t in sorted(texts, key=len, reverse=True))
+    pattern = "|".join(loose_pattern(t) for t in sorted(texts, key=len, reverse=True))
     return re.sub(f"(?<!\\w)(?:{pattern})(?!\\w)", lambda m: f"«{m.group()}»", quote) if pattern else quote
 
 

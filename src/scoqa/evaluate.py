@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 from tqdm import tqdm
 
+from .answer import loose_pattern
 from .metrics import exact_match, f1_score, normalize_answer
 
 if TYPE_CHECKING:
@@ -267,7 +268,7 @@ def _parts_found(text: str, parts: Sequence[str]) -> float:
 
 def _locate(evidence: str, text: str) -> list[tuple[int, int]]:
     """Where the evidence stands in a document, allowing any whitespace between its words."""
-    pattern = re.compile(r"\s+".join(map(re.escape, evidence.split())))
+    pattern = re.compile(loose_pattern(evidence))
     return [m.span() for m in pattern.finditer(text)]
 
 

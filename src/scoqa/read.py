@@ -107,7 +107,7 @@ def answer_type_match(question: str, answer: str) -> float:
     if _NUMBER_QUESTION.match(q):
         return 1.0 if _NUMBER_ANSWER.search(answer) else -1.0
     if _NAME_QUESTION.match(q):
-        return 1.0 if answer[:1].isupper() and not answer[:1].isdigit() else -1.0
+        return 1.0 if answer[:1].isupper() else -1.0
     return 0.0
 
 

@@ -15,7 +15,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # no telemetry and no version 
 import gradio as gr  # noqa: E402
 
 from .answer import (  # noqa: E402
-    MAX_QUESTION_CHARS, MAX_UPLOAD_BYTES, NOT_FOUND, Answer, Assistant, BadQuestion, Citation,
+    MAX_QUESTION_CHARS, MAX_UPLOAD_BYTES, NOT_FOUND, Answer, Assistant, BadQuestion, Citation, loose_pattern,
 )
 from .build import BuildReport  # noqa: E402
 from .index import IndexUnavailable  # noqa: E402
@@ -198,7 +198,7 @@ def _quote_html(c: Citation, answer: Answer) -> str:
         if piece.source == c.source and c.start <= piece.start and piece.end <= c.end:
             found = [(piece.start - c.start, piece.end - c.start)]
         else:
-            words = r"\s+".join(map(re.escape, piece.quote.split()))
+            words = loose_pattern(piece.quote)
             found = [m.span() for m in re.finditer(rf"(?<!\w){words}(?!\w)", c.quote)] if words else []
         marks += [(a, b) for a, b in found if all(b <= x or y <= a for x, y in marks)]
     out, at = [], 0
