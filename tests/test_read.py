@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from concurrent.futures import ThreadPoolExecutor
 
@@ -83,6 +84,11 @@ def test_threshold_is_a_setting() -> None:
     assert spans and all(0.0 <= s.confidence <= 1.0 for s in spans)
 
 
+def test_a_calibration_of_another_feature_set_is_refused() -> None:
+    with pytest.raises(ValueError, match="recalibrate"):
+        Reader.load(calibration=(0.2, 0.0, 1.4, -0.9, -0.2, -1.4))  # runs 4 and 5 had five features
+
+
 def test_long_passage_is_read_in_windows(reader: Reader) -> None:
     passage = FILLER * 12 + "The vault of the harbour board was opened by Margaret Holloway in 1931. " + FILLER * 3
     n_tokens = len(reader.tokenizer(passage)["input_ids"])
@@ -90,6 +96,19 @@ def test_long_passage_is_read_in_windows(reader: Reader) -> None:
     spans = reader.read("Who opened the vault of the harbour board?", [passage])
     assert spans and "Margaret Holloway" in spans[0].text
     for span in spans:
+        check_span(span, [passage])
+
+
+def test_span_never_crosses_a_paragraph_break(reader: Reader) -> None:
+    # From the seed scrape: unguarded, the model offers "Uzbekistan.\n\n\n\nThe Ambassador of Cambodia".
+    passage = ("The SCO secretary-general informed the Ambassador about the Organisation’s current "
+               "activities, including upcoming events in Uzbekistan.\n\n\n\nThe Ambassador of Cambodia "
+               "reaffirmed her country’s interest in upgrading to observer status at the Organisation.")
+    question = "Which country plans to chair the SCO in 2022?"
+    candidates = reader.candidates(question, [passage])
+    assert any(c.text == "Uzbekistan" for c in candidates)
+    assert not [c.text for c in candidates if re.search(r"\n\s*\n", c.text)]
+    for span in reader.read(question, [passage], top_n=50, threshold=0.0):
         check_span(span, [passage])
 
 

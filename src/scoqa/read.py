@@ -30,6 +30,7 @@ SETTINGS_FILE = "reader.json"
 
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
+_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
 # Question words that carry no content; a match on them says nothing about the sentence.
 _STOPWORDS = frozenset(
     "a an the of in on at to for from by with and or is are was were be been being do does did "
@@ -76,7 +77,7 @@ class ReaderSettings:
     top_k: int = 20
     batch_size: int = 32
     no_answer_threshold: float = 0.5
-    calibration: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    calibration: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0)
     quantize: bool = False
     bf16: bool = False
 
@@ -88,33 +89,10 @@ class ReaderSettings:
         return cls(**known)
 
 
-_MONTH = r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:tember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
-_DATE_QUESTION = re.compile(r"^(?:when\b|(?:in |on |since |by )?(?:what|which) (?:year|date|day|month|century|decade)\b)", re.I)
-_NUMBER_QUESTION = re.compile(r"^(?:how (?:many|much|long|old|far|large|big|high)|(?:what|which) (?:percentage|share|number|amount)\b)", re.I)
-_NAME_QUESTION = re.compile(r"^(?:who|whom|whose|where)\b", re.I)
-_DATE_ANSWER = re.compile(rf"\d|\b(?:{_MONTH})\b", re.I)
-_NUMBER_ANSWER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
-                            r"fifty|hundred|thousand|million|billion|dozen|half|several)\b", re.I)
-
-
-def answer_type_match(question: str, answer: str) -> float:
-    """+1 when the span is of the kind the question asks for (a date for "when", a number for
-    "how many", a name for "who"/"where"), -1 when it is not, 0 when the question does not say.
-    The expected answer type was one of the strongest features of pre-neural readers."""
-    q = question.strip()
-    if _DATE_QUESTION.match(q):
-        return 1.0 if _DATE_ANSWER.search(answer) else -1.0
-    if _NUMBER_QUESTION.match(q):
-        return 1.0 if _NUMBER_ANSWER.search(answer) else -1.0
-    if _NAME_QUESTION.match(q):
-        return 1.0 if answer[:1].isupper() else -1.0
-    return 0.0
-
-
 def span_features(
     question: str, passage: str, start: int, end: int, margin: float, log_prob: float
 ) -> tuple[float, ...]:
-    """Neural scores plus three signals classic readers relied on.
+    """Neural scores plus two signals classic readers relied on.
 
     - ``margin``: span score minus the window's no-answer score; the usual SQuAD 2.0 decision value.
     - ``log_prob``: log of the span's start and end probabilities in its window, no-answer included.
@@ -122,7 +100,9 @@ def span_features(
       span (sliding-window and DrQA-style readers leaned on this heavily).
     - answer-in-question: share of the span's words already in the question; right answers
       rarely repeat the question.
-    - answer type: `answer_type_match`.
+
+    The expected answer type (a date for "when", a name for "who"), by question form or by
+    spaCy entity, did not help on the tuning articles; the model card has the figures.
     """
     q_words = {w for w in _WORD.findall(question.lower()) if w not in _STOPWORDS}
     sent_start = 0
@@ -135,7 +115,7 @@ def span_features(
     a_words = _WORD.findall(passage[start:end].lower())
     all_q = set(_WORD.findall(question.lower()))
     in_question = sum(w in all_q for w in a_words) / len(a_words) if a_words else 1.0
-    return (margin, log_prob, overlap, in_question, answer_type_match(question, passage[start:end]))
+    return (margin, log_prob, overlap, in_question)
 
 
 def _snap(text: str, start: int, end: int) -> tuple[int, int]:
@@ -191,6 +171,12 @@ class Reader:
         folder = Path(path) if path is not None else MODEL_DIR
         settings = ReaderSettings.from_json(folder / SETTINGS_FILE)
         settings = replace(settings, **overrides)
+        if len(settings.calibration) != len(ReaderSettings.calibration):
+            raise ValueError(
+                f"{folder / SETTINGS_FILE}: the calibration has {len(settings.calibration)} values, this "
+                f"reader computes {len(ReaderSettings.calibration) - 1} features (plus a bias); "
+                f"recalibrate it: python scripts/train_reader.py --epochs 0 --base {folder} --out DIR"
+            )
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
         model = AutoModelForQuestionAnswering.from_pretrained(folder, dtype=torch.float32)
@@ -326,7 +312,9 @@ class Reader:
         out: list[Candidate] = []
         for score, i, j in pairs[: s.top_k]:
             a, b = _snap(passage, offsets[i][0], offsets[j][1])
-            if a >= b:
+            # A passage can hold several paragraphs (a chunk, or a scrape's menu lines); an
+            # answer never runs from one into the next.
+            if a >= b or _PARAGRAPH_BREAK.search(passage, a, b):
                 continue
             features = span_features(
                 question, passage, a, b, score - null, float(log_p_start[i] + log_p_end[j])
