@@ -52,7 +52,8 @@ def server(tmp_path_factory, embedder):
     shutil.copytree(CORPUS, docs)
     folder = docs.parent / "index"
     build_index([docs], folder, embedder, progress=False)
-    assistant = Assistant.open(folder)
+    assistant = Assistant.open(folder, embedder=embedder)
+    assert assistant.retriever.embedder is embedder  # the model that built the index is reused
     port = free_port()
     demo = serve(assistant, port=port, block=False)
     yield assistant, f"http://127.0.0.1:{port}/", docs

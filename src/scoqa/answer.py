@@ -95,10 +95,15 @@ class Assistant:
         self._adding = threading.Lock()
 
     @classmethod
-    def open(cls, index_folder: Path, reader_path: Path | None = None, k: int = 5) -> "Assistant":
-        """Load the index, its embedding model and the reader once; ask many times."""
+    def open(cls, index_folder: Path, reader_path: Path | None = None, k: int = 5,
+             embedder: Embedder | None = None) -> "Assistant":
+        """Load the index, its embedding model and the reader once; ask many times. An
+        `embedder` already loaded (the one that just built the index) is reused if it is the
+        index's model."""
         index = Index.open(index_folder)
-        return cls(Retriever(index, Embedder(index.model)), Reader.load(reader_path), k)
+        if embedder is None or embedder.model != index.model:
+            embedder = Embedder(index.model)
+        return cls(Retriever(index, embedder), Reader.load(reader_path), k)
 
     def add_files(self, files: Sequence[Path], names: Sequence[str] | None = None,
                   notify: Callable[[str], None] = lambda message: None) -> BuildReport:

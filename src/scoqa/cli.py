@@ -8,7 +8,10 @@ import re
 import sys
 import textwrap
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:
+    from .embed import Embedder
 
 DEFAULT_INDEX = ".scoqa/index"
 
@@ -123,19 +126,23 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ensure_index(folder: Path) -> None:
-    """`ask` and `serve` work on a fresh clone: without an index they build one from corpus/."""
+def _ensure_index(folder: Path) -> Embedder | None:
+    """`ask` and `serve` work on a fresh clone: without an index they build one from corpus/,
+    and return the embedder that built it, for the Assistant to reuse."""
     from tqdm import tqdm
 
     from .build import build_index
     from .embed import DEFAULT_MODEL, Embedder
     from .index import current_generation
 
-    if current_generation(folder) is None:
-        print(f"scoqa: no index at {folder}; indexing corpus/ first", file=sys.stderr)
-        report = build_index([Path("corpus")], folder, Embedder(DEFAULT_MODEL),
-                             notify=lambda message: tqdm.write(f"scoqa: {message}", file=sys.stderr))
-        print(f"scoqa: {report.summary()}", file=sys.stderr)
+    if current_generation(folder) is not None:
+        return None
+    print(f"scoqa: no index at {folder}; indexing corpus/ first", file=sys.stderr)
+    embedder = Embedder(DEFAULT_MODEL)
+    report = build_index([Path("corpus")], folder, embedder,
+                         notify=lambda message: tqdm.write(f"scoqa: {message}", file=sys.stderr))
+    print(f"scoqa: {report.summary()}", file=sys.stderr)
+    return embedder
 
 
 def _ask(args: argparse.Namespace) -> int:
@@ -146,8 +153,7 @@ def _ask(args: argparse.Namespace) -> int:
     if args.question != "-" and not args.question.strip():
         raise UsageError("the question is empty")
     folder = index_folder(args.index)
-    _ensure_index(folder)
-    assistant = Assistant.open(folder, k=args.k)
+    assistant = Assistant.open(folder, k=args.k, embedder=_ensure_index(folder))
     if args.question != "-":
         try:
             answer = assistant.ask(args.question)
@@ -176,8 +182,7 @@ def _serve(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise UsageError("--port must be between 1 and 65535")
     folder = index_folder(args.index)
-    _ensure_index(folder)
-    serve(Assistant.open(folder, k=args.k), host=args.host, port=args.port)
+    serve(Assistant.open(folder, k=args.k, embedder=_ensure_index(folder)), host=args.host, port=args.port)
     return 0
 
 
@@ -192,8 +197,7 @@ def _eval(args: argparse.Namespace) -> int:
     except GoldError as err:
         raise UsageError(str(err)) from None
     folder = index_folder(args.index)
-    _ensure_index(folder)
-    report = evaluate(Assistant.open(folder, k=args.k), gold, gold_file=args.gold)
+    report = evaluate(Assistant.open(folder, k=args.k, embedder=_ensure_index(folder)), gold, gold_file=args.gold)
     write_report(report, args.report)
     print(summary_table(report))
     print(f"report: {args.report / 'report.md'}")
