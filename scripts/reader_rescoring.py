@@ -69,6 +69,9 @@ def question_form_type(e: Example, c: Candidate) -> float:
 
 
 class Rescoring:
+    """The tuning questions' candidates, each with its F1 against the gold answers, re-scored
+    under one feature set and objective at a time."""
+
     def __init__(self, examples: list[Example], candidates: list[list[Candidate]]):
         self.examples = examples
         self.candidates = candidates

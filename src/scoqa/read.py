@@ -38,6 +38,8 @@ _STOPWORDS = frozenset(
     "there their they he she his her has have had not no can could would should will name".split()
 )
 _MAX_QUESTION_TOKENS = 64
+# What `span_features` returns, in order; `reader.json` holds one calibration weight for each.
+FEATURES = ("margin", "log_prob", "sentence_overlap", "answer_in_question")
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ class ReaderSettings:
     top_k: int = 20
     batch_size: int = 32
     no_answer_threshold: float = 0.5
-    calibration: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0)
+    calibration: tuple[float, ...] = (1.0, *[0.0] * len(FEATURES))  # the margin alone, until fitted
     quantize: bool = False
     bf16: bool = False
 
@@ -171,10 +173,10 @@ class Reader:
         folder = Path(path) if path is not None else MODEL_DIR
         settings = ReaderSettings.from_json(folder / SETTINGS_FILE)
         settings = replace(settings, **overrides)
-        if len(settings.calibration) != len(ReaderSettings.calibration):
+        if len(settings.calibration) != len(FEATURES) + 1:
             raise ValueError(
                 f"{folder / SETTINGS_FILE}: the calibration has {len(settings.calibration)} values, this "
-                f"reader computes {len(ReaderSettings.calibration) - 1} features (plus a bias); "
+                f"reader computes {len(FEATURES)} features (plus a bias); "
                 f"recalibrate it: python scripts/train_reader.py --epochs 0 --base {folder} --out DIR"
             )
         hf_logging.set_verbosity_error()
