@@ -91,7 +91,6 @@ class Assistant:
         self.reader = reader
         self.k = k
         self.threshold = reader.no_answer_threshold if threshold is None else threshold
-        self.first_read = FIRST_READ
         self._adding = threading.Lock()
 
     @classmethod
@@ -142,7 +141,7 @@ class Assistant:
         the threshold: most answers stand in the first passages, and reading is nearly all of
         the time an answer takes (measured on the gold set with reader run 4: p50 242 against 336 ms, the same
         answers right). A list question reads everything."""
-        first = len(passages) if exhaustive else min(len(passages), self.first_read)
+        first = len(passages) if exhaustive else min(len(passages), FIRST_READ)
         spans = self.reader.read(question, passages[:first], top_n=2 * len(passages), threshold=0.0)
         if first < len(passages) and (not spans or spans[0].confidence < self.threshold):
             rest = self.reader.read(question, passages[first:], top_n=2 * len(passages), threshold=0.0)

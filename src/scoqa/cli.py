@@ -127,8 +127,8 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _ensure_index(folder: Path) -> Embedder | None:
-    """`ask` and `serve` work on a fresh clone: without an index they build one from corpus/,
-    and return the embedder that built it, for the Assistant to reuse."""
+    """`ask`, `serve` and `eval` work on a fresh clone: without an index they build one from
+    corpus/, and return the embedder that built it, for the Assistant to reuse."""
     from tqdm import tqdm
 
     from .build import build_index
