@@ -2,11 +2,11 @@
 known, so that what is tested is retrieval, evidence and offsets rather than the model."""
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from scoqa.answer import Assistant, BadQuestion, _asks_for_list, _enumeration
+from scoqa.answer import Assistant, BadQuestion
+from scoqa.lists import widen_to_enumeration
+from scoqa.question import asks_for_list
 from scoqa.read import Span
 from scoqa.retrieve import Retriever
 
@@ -20,7 +20,9 @@ ANSWERS = {"Who signed the memorandum for the SCO?": ("Rashid Alimov",),
            "Who was the SCO Secretary-General in 2022?": SECRETARIES,
            "Which states are members of the SCO?":
                ("India, China, Kazakhstan, Kyrgyzstan, Pakistan, Russia, Tajikistan and Uzbekistan",),
-           "And where was it signed?": ("Astana",)}
+           "And where was it signed?": ("Astana",),
+           "Who signed the memorandum between the SCO and the ICRC?": ("Rashid Alimov",),
+           "What did the SCO leaders say about the crisis in Syria?": ("dialogue",)}
 
 
 class KnownSpans:
@@ -47,7 +49,7 @@ def file_text(source: str) -> str:
 
 def test_answer_is_cited_where_it_stands(assistant):
     answer = assistant.ask("Who signed the memorandum for the SCO?")
-    assert answer.text == "Rashid Alimov" and answer.confidence == pytest.approx(0.9, abs=0.2)
+    assert answer.text == "Rashid Alimov" and answer.confidence == 0.9
     first = answer.citations[0]
     assert answer.text in first.quote and first.quote == answer.evidence
     assert answer.evidence.startswith("The document was signed by") and answer.evidence.endswith("Beerli.")
@@ -78,11 +80,23 @@ def test_json_contract(assistant):
 
 
 @pytest.mark.parametrize("question", ["", "   \n", "x" * 100_000])
-def test_empty_or_huge_question_is_refused_quickly(assistant, question):
-    started = time.perf_counter()
+def test_empty_or_huge_question_is_refused(assistant, question):
     with pytest.raises(BadQuestion):
         assistant.ask(question)
-    assert time.perf_counter() - started < 1.0
+
+
+def test_who_did_without_a_side_names_both_signatories(assistant):
+    answer = assistant.ask("Who signed the memorandum between the SCO and the ICRC?")
+    assert answer.text == "Rashid Alimov; ICRC Vice President Christine Beerli"
+    assert [p.quote for p in answer.parts] == ["Rashid Alimov", "ICRC Vice President Christine Beerli"]
+    assert answer.citations and all(file_text(p.source)[p.start:p.end] == p.quote for p in answer.parts)
+
+
+def test_what_was_said_is_answered_with_the_sentence_that_says_it(assistant):
+    answer = assistant.ask("What did the SCO leaders say about the crisis in Syria?")
+    assert answer.text == answer.evidence == (
+        "The SCO countries confirm their common position that the crisis in Syria should be resolved "
+        "through dialogue and ensuring the country's sovereignty.")
 
 
 def test_list_answer_gathers_parts_across_documents_without_duplicates(assistant):
@@ -121,7 +135,7 @@ def test_follow_up_is_searched_in_the_context_of_the_previous_question(assistant
     ("Which city hosted the summit?", False), ("What did the SCO declare about Syria?", False),
     ("Who signed the memorandum?", False), ("When was it signed?", False), ("What is the SCO's status?", False)])
 def test_list_questions_are_recognised(question, is_list):
-    assert _asks_for_list(question) is is_list
+    assert asks_for_list(question) is is_list
 
 
 def test_uploads_are_indexed_and_bad_files_refused(corpus_copy, hashing_embedder, tmp_path):
@@ -154,5 +168,5 @@ def test_uploads_are_indexed_and_bad_files_refused(corpus_copy, hashing_embedder
     ("On 9 June 2017, the SCO and the ICRC signed", "9 June 2017", "9 June 2017")])
 def test_an_item_of_an_enumeration_widens_to_the_whole_list(text, picked, whole):
     start = text.index(picked)
-    span = _enumeration(text, Span(0, start, start + len(picked), picked, 0.5))
+    span = widen_to_enumeration(text, Span(0, start, start + len(picked), picked, 0.5))
     assert span.text == whole == text[span.start:span.end]

@@ -260,7 +260,7 @@ def test_cli_exit_2_on_a_bad_or_missing_gold_file(tmp_path, capsys):
 
 def test_cli_writes_the_report_and_prints_a_summary(seed_index, embedder, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(Assistant, "open", classmethod(
-        lambda cls, folder, reader_path=None, k=5, **_: Assistant(Retriever(seed_index, embedder), Scripted(), k)))
+        lambda cls, folder, reader=None, k=5, **_: Assistant(Retriever(seed_index, embedder), Scripted(), k)))
     gold = write_gold(tmp_path / "gold.jsonl", GOLD)
     assert cli.main(["eval", "--gold", str(gold), "--report", str(tmp_path / "out"),
                      "--index", str(seed_index.folder), "-k", "3"]) == 0

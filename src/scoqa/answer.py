@@ -16,7 +16,9 @@ from .chunk import sentences
 from .embed import Embedder
 from .index import Index
 from .ingest import SUFFIXES
-from .read import Reader, Span
+from .lists import MAX_ITEM_WORDS, item_spans, widen_to_enumeration
+from .question import QuestionPlan, plan
+from .read import Reader, Reads, Span
 from .records import Chunk, Hit, Passage
 from .retrieve import Retriever
 
@@ -84,7 +86,7 @@ class Answer:
 class Assistant:
     """Thread-safe: many sessions may ask at once; adding files swaps the index in whole."""
 
-    def __init__(self, retriever: Retriever, reader: Reader, k: int = 5, threshold: float | None = None):
+    def __init__(self, retriever: Retriever, reader: Reads, k: int = 5, threshold: float | None = None):
         """`threshold`: the least confidence worth answering with (default: the reader's
         no-answer threshold)."""
         self.retriever = retriever
@@ -94,15 +96,15 @@ class Assistant:
         self._adding = threading.Lock()
 
     @classmethod
-    def open(cls, index_folder: Path, reader_path: Path | None = None, k: int = 5,
+    def open(cls, index_folder: Path, reader: Reads | None = None, k: int = 5,
              embedder: Embedder | None = None) -> "Assistant":
         """Load the index, its embedding model and the reader once; ask many times. An
         `embedder` already loaded (the one that just built the index) is reused if it is the
-        index's model."""
+        index's model; `reader` defaults to the shipped one."""
         index = Index.open(index_folder)
         if embedder is None or embedder.model != index.model:
             embedder = Embedder(index.model)
-        return cls(Retriever(index, embedder), Reader.load(reader_path), k)
+        return cls(Retriever(index, embedder), reader or Reader.load(), k)
 
     def add_files(self, files: Sequence[Path], names: Sequence[str] | None = None,
                   notify: Callable[[str], None] = lambda message: None) -> BuildReport:
@@ -151,8 +153,9 @@ class Assistant:
 
     def ask(self, question: str, history: Sequence[str] = (), k: int | None = None,
             mode: str | None = None) -> Answer:
-        """Answer from the documents. `history` holds the chat's earlier questions, oldest
-        first, so that a follow-up ("And where was it signed?") is searched in their context.
+        """Answer from the documents: plan, retrieve, read, pick. `history` holds the chat's
+        earlier questions, oldest first, so that a follow-up ("And where was it signed?") is
+        searched in their context.
 
         Raises BadQuestion for an empty or overlong question."""
         question = question.strip()
@@ -162,30 +165,17 @@ class Assistant:
             raise BadQuestion(f"the question is too long ({len(question):,} characters; at most {MAX_QUESTION_CHARS:,})")
         retriever = self.retriever  # one index throughout, even if files are added meanwhile
         k = k or self.k
-        years = set(_YEAR.findall(question))
-        listing = _asks_for_list(question)
-        hits = retriever.search(_search_query(question, history), k=3 * k if years or listing else k, mode=mode)
-        hits = _in_time(hits, years)
-        hits = _across_documents(hits)[: 2 * k] if listing else hits[:k]
-        spans = self._read(question, [h.chunk.text for h in hits], exhaustive=listing)
+        asked = plan(question, history)
+        hits = asked.select(retriever.search(asked.search_query, k=asked.depth(k), mode=mode), k)
+        spans = self._read(question, [h.chunk.text for h in hits], exhaustive=asked.listing)
         if not spans:
             return Answer(question, None, 0.0, None, (), related=tuple(hits), hits=tuple(hits))
-        best = spans[0]
+        chosen = self._pick(asked, spans, hits)
+        best = chosen[0]
         guess = _span_citation(hits[best.passage].chunk, best)
         if best.confidence < self.threshold:
             return Answer(question, None, best.confidence, None, (), related=tuple(hits), guess=guess,
                           hits=tuple(hits))
-        chosen = [best]
-        if listing:
-            chosen = []
-            for span in spans:
-                if span.confidence < max(self.threshold, best.confidence - LIST_MARGIN):
-                    break
-                span = _enumeration(hits[span.passage].chunk.text, span)
-                if not any(_same_answer(span.text, c.text) or _overlap(span, c) for c in chosen):
-                    chosen.append(span)
-            best = chosen[0]
-            guess = _span_citation(hits[best.passage].chunk, best)
         citations = []
         for span in chosen + spans:
             if span in chosen or any(_same_answer(span.text, c.text) for c in chosen):
@@ -195,105 +185,36 @@ class Assistant:
                 citations += [c for place in hit.also_in if (c := _copy(retriever.index, place, evidence))]
         unique = tuple({(c.source, c.start, c.end): c for c in citations}.values())
         parts: dict[str, Citation] = {}
-        if listing:
+        if asked.listing or asked.who_did:
             for span in chosen:
-                for item in _items(hits[span.passage].chunk, span):
-                    parts.setdefault(" ".join(item.quote.lower().split()), item)
-        text = best.text if len(chosen) == 1 else "; ".join(span.text for span in chosen)
-        return Answer(question, text, best.confidence, unique[0].quote, unique, guess, tuple(parts.values()),
-                      guess=guess, hits=tuple(hits))
+                for item in item_spans(span):
+                    parts.setdefault(" ".join(item.text.lower().split()), _span_citation(hits[span.passage].chunk, item))
+        if asked.statement:
+            text = unique[0].quote
+        elif len(chosen) == 1 and len(parts) == 2 and asked.who_did:
+            text = "; ".join(part.quote for part in parts.values())
+        else:
+            text = "; ".join(span.text for span in chosen)
+        return Answer(question, text, best.confidence, unique[0].quote, unique, span=guess,
+                      parts=tuple(parts.values()), guess=guess, hits=tuple(hits))
 
-
-_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
-# A follow-up leans on the previous turn: it opens with a connective or points back with a pronoun.
-_FOLLOW_UP = re.compile(r"^(?:and|but|so|also|then|what about|how about)\b"
-                        r"|\b(?:it|its|they|them|their|he|him|his|she|her|this|that|these|those|there|then)\b",
-                        re.IGNORECASE)
-_AUXILIARY = frozenset("is are was were has have had do does did can could will would should".split())
-_NOT_PLURAL = frozenset("is was has does this its his us news status process address across".split())
-
-
-def _search_query(question: str, history: Sequence[str]) -> str:
-    """The question, preceded by the earlier turns it leans on (up to three)."""
-    context: list[str] = []
-    current = question
-    for earlier in reversed(history[-3:]):
-        if not _FOLLOW_UP.search(current):
-            break
-        context.insert(0, earlier.strip())
-        current = earlier
-    return " ".join(context + [question])
-
-
-def _in_time(hits: list[Hit], years: set[str]) -> list[Hit]:
-    """For a question scoped to a year, the passages of documents dated that year; failing
-    those, passages that name the year; failing both, all."""
-    if not years:
-        return hits
-    dated = [h for h in hits if (h.chunk.document.date or "")[:4] in years]
-    naming = [h for h in hits if any(y in h.chunk.text for y in years)]
-    return dated or naming or hits
-
-
-def _across_documents(hits: list[Hit]) -> list[Hit]:
-    """The best passage of each document first: the parts of a list are often spread out."""
-    seen: set[str] = set()
-    firsts = [h for h in hits if h.chunk.source not in seen and not seen.add(h.chunk.source)]
-    return firsts + [h for h in hits if h not in firsts]
-
-
-def _asks_for_list(question: str) -> bool:
-    """"Which states...", "what are...", "who have held...", "list/name the...": the answer has
-    several parts."""
-    words = re.findall(r"[\w'-]+", question.lower())
-    if not words:
-        return False
-    if words[0] in ("list", "name"):
-        return True
-    if words[0] == "who":
-        return len(words) > 1 and words[1] in ("are", "were", "have")
-    if words[0] not in ("which", "what"):
-        return False
-    for word in words[1:]:
-        if word in _AUXILIARY:
-            return word in ("are", "were", "have")
-        if len(word) > 3 and word.endswith("s") and not word.endswith("ss") and word not in _NOT_PLURAL:
-            return True
-    return False
-
-
-_SEPARATOR = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
-_SEPARATOR_AT_END = re.compile(r"(?:,\s*(?:and\s+)?|\s+and\s+)$")
-_WORD = r"[^\W_][\w'’-]*"
-
-
-def _kind(char: str) -> str:
-    return "upper" if char.isupper() else "lower" if char.islower() else "digit" if char.isdigit() else "other"
-
-
-def _enumeration(text: str, span: Span) -> Span:
-    """The whole enumeration the span is one item of ("India" in "India, China, ... and
-    Uzbekistan"): readers trained on one-span answers often pick a single item of a list.
-    Items are short runs of words that begin like the span does (capital, lower case, digit)."""
-    kind = _kind(span.text[:1])
-    width = max(len(part.split()) for part in _SEPARATOR.split(span.text)) + 1
-    item = re.compile(rf"{_WORD}(?: {_WORD}){{0,{width - 1}}}?(?=,|\s+and\s|\s*[.;:!?)\n]|\s*$)")
-    start, end = span.start, span.end
-    while (sep := _SEPARATOR.match(text, end)) and (found := item.match(text, sep.end())) \
-            and _kind(text[sep.end()]) == kind:
-        end = found.end()
-    while sep := _SEPARATOR_AT_END.search(text, max(0, start - 80), start):
-        segment = re.split(r"[,;:.!?()\n]|\s+and\s+|\s+[-–—]\s+", text[max(0, sep.start() - 80):sep.start()])[-1]
-        words = segment.split()
-        last = words[-1] if len(words) > width else " ".join(words)  # a long run: its last word begins the list
-        if not last or _kind(last[0]) != kind or not re.fullmatch(rf"{_WORD}(?: {_WORD})*", last):
-            break
-        start = sep.start() - len(last)
-        if len(words) > width:
-            break
-    if len(_SEPARATOR.findall(text, start, end)) < 2:  # "Meanwhile, Zhang Ming" is no list
-        return span
-    return replace(span, start=start, end=end, text=text[start:end])
+    def _pick(self, asked: QuestionPlan, spans: list[Span], hits: list[Hit]) -> list[Span]:
+        """The span(s) to answer with: the most confident one, widened to the enumeration or
+        the pair it belongs to where the question asks for several; for a list, every other
+        part nearly as confident, once each."""
+        best = spans[0]
+        if asked.who_did:
+            return [widen_to_enumeration(hits[best.passage].chunk.text, best, min_items=2, item_words=MAX_ITEM_WORDS)]
+        if not asked.listing:
+            return [best]
+        chosen: list[Span] = []
+        for span in spans:
+            if span.confidence < max(self.threshold, best.confidence - LIST_MARGIN):
+                break
+            span = widen_to_enumeration(hits[span.passage].chunk.text, span)
+            if not any(_same_answer(span.text, c.text) or _overlap(span, c) for c in chosen):
+                chosen.append(span)
+        return chosen or [best]
 
 
 def _overlap(a: Span, b: Span) -> bool:
@@ -303,22 +224,6 @@ def _overlap(a: Span, b: Span) -> bool:
 def _span_citation(chunk: Chunk, span: Span) -> Citation:
     start, end = chunk.start + span.start, chunk.start + span.end
     return Citation(chunk.source, start, end, chunk.document.text[start:end], chunk.document.date)
-
-
-def _items(chunk: Chunk, span: Span) -> list[Citation]:
-    """The items of an enumeration ("India, China and Russia"), each where it stands; the span
-    whole when it is not one (items of more than six words are not list items)."""
-    whole = _span_citation(chunk, span)
-    items, at = [], 0
-    for sep in [*_SEPARATOR.finditer(span.text), None]:
-        stop = sep.start() if sep else len(span.text)
-        if stop > at:
-            items.append((at, stop))
-        at = sep.end() if sep else at
-    if len(items) < 2 or any(len(span.text[a:b].split()) > 6 for a, b in items):
-        return [whole]
-    return [_span_citation(chunk, Span(span.passage, span.start + a, span.start + b, span.text[a:b], span.confidence))
-            for a, b in items]
 
 
 def _evidence(chunk: Chunk, span: Span) -> Citation:

@@ -18,7 +18,7 @@ import re
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 import torch
@@ -57,6 +57,17 @@ class Span:
     end: int
     text: str
     confidence: float
+
+
+class Reads(Protocol):
+    """What the Assistant needs of a reader: calibrated spans, most confident first, and the
+    confidence below which it should not answer. A second reader is a new class with these."""
+
+    @property
+    def no_answer_threshold(self) -> float: ...
+
+    def read(self, question: str, passages: Sequence[str], top_n: int = 5,
+             threshold: float | None = None) -> list[Span]: ...
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,114 @@
+"""What a question asks for, decided before anything is retrieved: a plan the Assistant follows.
+
+A follow-up ("And where was it signed?") is searched with the earlier turns it leans on; a
+question naming a year reads documents dated that year first; a list question ("which
+states...") reads the best passage of every document and answers with every part it finds.
+A new kind of question is a new field here and the step that uses it, not a new branch in
+the Assistant.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from .records import Hit
+
+_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+# A follow-up leans on the previous turn: it opens with a connective or points back with a pronoun.
+_FOLLOW_UP = re.compile(r"^(?:and|but|so|also|then|what about|how about)\b"
+                        r"|\b(?:it|its|they|them|their|he|him|his|she|her|this|that|these|those|there|then)\b",
+                        re.IGNORECASE)
+_AUXILIARY = frozenset("is are was were has have had do does did can could will would should".split())
+_NOT_PLURAL = frozenset("is was has does this its his us news status process address across".split())
+# "What did the leaders say / declare / agree about ...": the answer is what was said, a clause.
+_STATEMENT = re.compile(
+    r"^what\s+(?:did|do|does|has|have|had|will)\b.*\b(?:say|said|says|state|stated|declare|declared|"
+    r"decide|decided|agree|agreed|announce|announced|call(?:ed)?\s+for|stress|stressed|note|noted)\b",
+    re.IGNORECASE)
+# "Who signed ...": several people may have, each for one side, unless the question names the side.
+_WHO_DID = re.compile(r"^(?:and\s+)?who\s+(?!is\b|was\b|are\b|were\b|has\b|have\b)\w+", re.IGNORECASE)
+_NAMES_A_SIDE = re.compile(r"\b(?:on behalf of|for (?:the )?[A-Z])")
+
+
+@dataclass(frozen=True)
+class QuestionPlan:
+    """How to answer one question: what to search for, which years scope it, and the shape of
+    the answer (one span, a list of parts, a statement, or the people who did something)."""
+
+    question: str
+    search_query: str
+    years: frozenset[str] = frozenset()
+    listing: bool = False
+    statement: bool = False
+    who_did: bool = False
+
+    def depth(self, k: int) -> int:
+        """Passages to retrieve: more when some will be set aside or spread across documents."""
+        return 3 * k if self.years or self.listing else k
+
+    def select(self, hits: list[Hit], k: int) -> list[Hit]:
+        """The passages to read, in reading order."""
+        hits = _in_time(hits, self.years)
+        return _across_documents(hits)[: 2 * k] if self.listing else hits[:k]
+
+
+def plan(question: str, history: Sequence[str] = ()) -> QuestionPlan:
+    """The plan for `question`, asked after the chat's earlier questions `history`."""
+    return QuestionPlan(
+        question=question,
+        search_query=_search_query(question, history),
+        years=frozenset(_YEAR.findall(question)),
+        listing=asks_for_list(question),
+        statement=bool(_STATEMENT.search(question)),
+        who_did=bool(_WHO_DID.search(question) and not _NAMES_A_SIDE.search(question)),
+    )
+
+
+def _search_query(question: str, history: Sequence[str]) -> str:
+    """The question, preceded by the earlier turns it leans on (up to three)."""
+    context: list[str] = []
+    current = question
+    for earlier in reversed(history[-3:]):
+        if not _FOLLOW_UP.search(current):
+            break
+        context.insert(0, earlier.strip())
+        current = earlier
+    return " ".join(context + [question])
+
+
+def _in_time(hits: list[Hit], years: frozenset[str]) -> list[Hit]:
+    """For a question scoped to a year, the passages of documents dated that year; failing
+    those, passages that name the year; failing both, all."""
+    if not years:
+        return hits
+    dated = [h for h in hits if (h.chunk.document.date or "")[:4] in years]
+    naming = [h for h in hits if any(y in h.chunk.text for y in years)]
+    return dated or naming or hits
+
+
+def _across_documents(hits: list[Hit]) -> list[Hit]:
+    """The best passage of each document first: the parts of a list are often spread out."""
+    seen: set[str] = set()
+    firsts = [h for h in hits if h.chunk.source not in seen and not seen.add(h.chunk.source)]
+    return firsts + [h for h in hits if h not in firsts]
+
+
+def asks_for_list(question: str) -> bool:
+    """"Which states...", "what are...", "who have held...", "list/name the...": the answer has
+    several parts."""
+    words = re.findall(r"[\w'-]+", question.lower())
+    if not words:
+        return False
+    if words[0] in ("list", "name"):
+        return True
+    if words[0] == "who":
+        return len(words) > 1 and words[1] in ("are", "were", "have")
+    if words[0] not in ("which", "what"):
+        return False
+    for word in words[1:]:
+        if word in _AUXILIARY:
+            return word in ("are", "were", "have")
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss") and word not in _NOT_PLURAL:
+            return True
+    return False
