@@ -58,13 +58,11 @@ def clean(text: str, web: bool | None = None) -> Cleaned:
     lines = line_spans(text)
     script = _main_script(text)
     if web is None:
-        web = is_scrape(text, lines, script)
+        web = _is_scrape(text, lines, script)
     kinds = [_classify(text[s:e], script) for s, e in lines]
-    blank = [kind == "blank" for kind in kinds]
     _promote_headings(text, lines, kinds)
     kept = ("prose", "heading", "dateline")
-    content = _merge(text, [span for span, kind, empty in zip(lines, kinds, blank)
-                            if (kind in kept if web else not empty)])
+    content = _merge(text, [span for span, kind in zip(lines, kinds) if (kind in kept if web else kind != "blank")])
     title = next((text[s:e].strip() for (s, e), k in zip(lines, kinds) if k in ("prose", "heading")), None)
     if title is not None and (len(_WORD.findall(title)) > _HEADING_MAX_WORDS or _SENTENCE_END.search(title)):
         title = None
@@ -72,6 +70,7 @@ def clean(text: str, web: bool | None = None) -> Cleaned:
 
 
 def line_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each line, without its line end (LF, CRLF or CR)."""
     spans, start = [], 0
     for match in re.finditer(r"\r\n|\n|\r", text):
         spans.append((start, match.start()))
@@ -80,7 +79,7 @@ def line_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def is_scrape(text: str, lines: list[tuple[int, int]], script: str) -> bool:
+def _is_scrape(text: str, lines: list[tuple[int, int]], script: str) -> bool:
     """Whether text carries a web scrape's signals on at least SCRAPE_SIGNALS lines."""
     found = 0
     for start, end in lines:
