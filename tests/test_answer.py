@@ -75,7 +75,7 @@ def test_json_contract(assistant):
     assert payload["answer"] == "eight" and isinstance(payload["confidence"], float)
     assert "eight Member States" in payload["evidence"]
     for citation in payload["citations"]:
-        assert list(citation) == ["source", "start", "end", "quote", "date"]
+        assert list(citation) == ["source", "start", "end", "quote", "date", "page"]
         assert file_text(citation["source"])[citation["start"]:citation["end"]] == citation["quote"]
 
 

@@ -56,14 +56,14 @@ def test_discover_recurses_and_names_sources_relative_to_the_folder(tmp_path):
 def test_html_text_drops_markup_scripts_and_styles():
     html = (b"<html><head><title>T</title><style>p{}</style><script>var x=1</script></head>"
             b"<body><h1>The SCO summit</h1><p>Leaders <b>met</b> in Astana&nbsp;today.</p></body></html>")
-    text, warning = extract_text(html, ".html")
-    assert text == "The SCO summit\n\nLeaders met in Astana today."
-    assert warning is None
+    extracted = extract_text(html, ".html")
+    assert extracted.text == "The SCO summit\n\nLeaders met in Astana today."
+    assert extracted.warning is None
 
 
 def test_pdf_text():
-    text, _ = extract_text(one_page_pdf("Hello from a PDF about the SCO"), ".pdf")
-    assert "Hello from a PDF about the SCO" in text
+    extracted = extract_text(one_page_pdf("Hello from a PDF about the SCO"), ".pdf")
+    assert "Hello from a PDF about the SCO" in extracted.text and extracted.pages == (0,)
 
 
 @pytest.mark.parametrize("data, suffix, reason", [
@@ -79,9 +79,9 @@ def test_unreadable_files_say_why(data, suffix, reason):
 
 
 def test_non_utf8_text_is_decoded_with_a_warning():
-    text, warning = extract_text("Déclaration de Moscou".encode("cp1252"), ".txt")
-    assert text == "Déclaration de Moscou"
-    assert "cp1252" in warning
+    extracted = extract_text("Déclaration de Moscou".encode("cp1252"), ".txt")
+    assert extracted.text == "Déclaration de Moscou"
+    assert "cp1252" in extracted.warning
 
 
 def test_a_bad_file_is_skipped_and_the_run_continues(tmp_path, hashing_embedder):

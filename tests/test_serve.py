@@ -78,7 +78,7 @@ def check_contract(payload: dict, question: str, docs: Path) -> None:
         text = (docs / c["source"]).read_text(encoding="utf-8")
         assert text[c["start"]:c["end"]] == c["quote"]
     for c in payload["citations"]:
-        assert set(c) == {"source", "start", "end", "quote", "date"}
+        assert set(c) == {"source", "start", "end", "quote", "date", "page"}
 
 
 def test_ask_returns_the_json_contract(server, client):

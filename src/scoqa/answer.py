@@ -19,7 +19,7 @@ from .ingest import SUFFIXES
 from .lists import MAX_ITEM_WORDS, item_spans, widen_to_enumeration
 from .question import QuestionPlan, plan
 from .read import Reader, Reads, Span
-from .records import Chunk, Hit, Passage
+from .records import Chunk, Document, Hit, Passage
 from .retrieve import Retriever
 
 NOT_FOUND = "not found in the documents"
@@ -38,13 +38,14 @@ class BadQuestion(ValueError):
 
 @dataclass(frozen=True)
 class Citation:
-    """A quote and where it stands: `document text[start:end] == quote`."""
+    """A quote and where it stands: `document text[start:end] == quote`; `page` for a PDF."""
 
     source: str
     start: int
     end: int
     quote: str
     date: str | None = None
+    page: int | None = None
 
 
 @dataclass(frozen=True)
@@ -138,18 +139,24 @@ class Assistant:
             self.retriever = Retriever(Index.open(index.folder), self.retriever.embedder, self.retriever.settings)
             return report
 
-    def _read(self, question: str, passages: list[str], exhaustive: bool) -> list[Span]:
+    def _read(self, question: str, chunks: list[Chunk], exhaustive: bool) -> list[Span]:
         """Read the best-ranked passages first and the rest only when they hold no answer above
         the threshold: most answers stand in the first passages, and reading is nearly all of
         the time an answer takes (measured on the gold set with reader run 4: p50 242 against 336 ms, the same
-        answers right). A list question reads everything."""
+        answers right). A list question reads everything.
+
+        A chunk is read after its section's label (a table row after its column names), and
+        only spans of the chunk's own text are kept, with offsets into it."""
+        heads = [f"{label}\n" if (label := c.document.label_at(c.start)) else "" for c in chunks]
+        passages = [head + c.text for head, c in zip(heads, chunks)]
         first = len(passages) if exhaustive else min(len(passages), FIRST_READ)
         spans = self.reader.read(question, passages[:first], top_n=2 * len(passages), threshold=0.0)
         if first < len(passages) and (not spans or spans[0].confidence < self.threshold):
             rest = self.reader.read(question, passages[first:], top_n=2 * len(passages), threshold=0.0)
             spans += [replace(s, passage=s.passage + first) for s in rest]
             spans.sort(key=lambda s: (-s.confidence, s.passage, s.start))
-        return spans
+        return [replace(s, start=s.start - len(heads[s.passage]), end=s.end - len(heads[s.passage]))
+                for s in spans if s.start >= len(heads[s.passage])]
 
     def ask(self, question: str, history: Sequence[str] = (), k: int | None = None,
             mode: str | None = None) -> Answer:
@@ -167,7 +174,7 @@ class Assistant:
         k = k or self.k
         asked = plan(question, history)
         hits = asked.select(retriever.search(asked.search_query, k=asked.depth(k), mode=mode), k)
-        spans = self._read(question, [h.chunk.text for h in hits], exhaustive=asked.listing)
+        spans = self._read(question, [h.chunk for h in hits], exhaustive=asked.listing)
         if not spans:
             return Answer(question, None, 0.0, None, (), related=tuple(hits), hits=tuple(hits))
         chosen = self._pick(asked, spans, hits)
@@ -222,8 +229,7 @@ def _overlap(a: Span, b: Span) -> bool:
 
 
 def _span_citation(chunk: Chunk, span: Span) -> Citation:
-    start, end = chunk.start + span.start, chunk.start + span.end
-    return Citation(chunk.source, start, end, chunk.document.text[start:end], chunk.document.date)
+    return _cite(chunk.document, chunk.start + span.start, chunk.start + span.end)
 
 
 def _evidence(chunk: Chunk, span: Span) -> Citation:
@@ -231,7 +237,7 @@ def _evidence(chunk: Chunk, span: Span) -> Citation:
     a, b = chunk.start + span.start, chunk.start + span.end
     parts = [(s, e) for s, e in sentences(chunk.document.text, chunk.start, chunk.end) if s < b and a < e]
     start, end = (parts[0][0], parts[-1][1]) if parts else (a, b)
-    return Citation(chunk.source, start, end, chunk.document.text[start:end], chunk.document.date)
+    return _cite(chunk.document, start, end)
 
 
 def _copy(index: Index, place: Passage, evidence: Citation) -> Citation | None:
@@ -244,7 +250,11 @@ def _copy(index: Index, place: Passage, evidence: Citation) -> Citation | None:
     found = pattern.search(doc.text, place.start, place.end)
     if found is None:
         return None
-    return Citation(doc.source, found.start(), found.end(), found.group(), doc.date)
+    return _cite(doc, found.start(), found.end())
+
+
+def _cite(doc: Document, start: int, end: int) -> Citation:
+    return Citation(doc.source, start, end, doc.text[start:end], doc.date, doc.page_at(start))
 
 
 def _safe_name(name: str) -> str:

@@ -16,8 +16,11 @@ from tqdm import tqdm
 from .chunk import Chunker, ChunkSettings, search_text
 from .embed import Embeds
 from .index import BM25_PARAMS, DenseSpec, Index, IndexUnavailable, fingerprints, write_generation, writing
-from .ingest import UnreadableFile, discover, read_document
+from .ingest import READING_VERSION, UnreadableFile, discover, read_document
 from .records import Chunk, Document
+
+# Only a web page can clean down to nothing: every non-blank line of a user's own text is content.
+NOTHING_SEARCHABLE = "nothing searchable: only web page furniture (menus, link lists, widgets), no article text"
 
 
 @dataclass
@@ -44,7 +47,8 @@ class BuildReport:
                  f"{len(self.added)} added, {len(self.changed)} changed, {len(self.removed)} removed, "
                  f"{self.unchanged} unchanged; {self.embedded} chunks embedded in {self.seconds:.1f}s"]
         if self.skipped:
-            parts.append(f"{len(self.skipped)} files skipped")
+            files = "; ".join(f"{source} ({reason})" for source, reason in self.skipped)
+            parts.append(f"{len(self.skipped)} files skipped: {files}")
         return "; ".join(parts)
 
 
@@ -66,6 +70,9 @@ def _previous(folder: Path, model: str, settings: ChunkSettings, rebuild: bool,
     if old.manifest.get("chunker") != settings.to_dict():
         notify("chunker settings changed; re-chunking and re-embedding everything")
         return None, "chunker settings changed"
+    if old.manifest.get("reading", 1) != READING_VERSION:
+        notify("files are read differently since this index was built; re-reading and re-embedding everything")
+        return None, "reading changed"
     return old, None
 
 
@@ -111,9 +118,14 @@ def build_index(paths: Sequence[Path], folder: Path, embedder: Embeds, *,
                 documents.append(previous[0])
                 doc_chunks.append(previous[1])
                 continue
+            chunks = chunker.chunk(doc)
+            if not chunks:
+                report.skipped.append((doc.source, NOTHING_SEARCHABLE))
+                notify(f"skipped {doc.source}: {NOTHING_SEARCHABLE}")
+                continue
             (report.changed if previous is not None else report.added).append(doc.source)
             documents.append(doc)
-            doc_chunks.append(chunker.chunk(doc))
+            doc_chunks.append(chunks)
         kept = {doc.source for doc in documents}
         report.removed = sorted(source for source in reusable if source not in kept)
         n_rows = sum(len(group) for group in doc_chunks)
@@ -144,7 +156,7 @@ def build_index(paths: Sequence[Path], folder: Path, embedder: Embeds, *,
                 rows.append((d, chunk.start, chunk.end))
                 prints.append(fp)
                 texts.append(search_text(chunk))
-        manifest = {"model": model, "chunker": settings.to_dict(), "root": str(base),
+        manifest = {"model": model, "chunker": settings.to_dict(), "reading": READING_VERSION, "root": str(base),
                     "documents": {doc.source: doc.sha256 for doc in documents}}
         write_generation(folder, manifest, documents, np.array(rows, dtype=np.int64).reshape(-1, 3), matrix,
                          prints, spec, texts)

@@ -3,7 +3,8 @@
 Budgets are counted with tiktoken (cl100k), so they mean the same whatever embedder is used;
 each chunk must also fit the embedder's own window, because text the embedder silently
 truncates is text nobody can find. Chunks never cross the boundaries of a document's content
-spans, so boilerplate never enters a chunk.
+spans, so boilerplate never enters a chunk, nor those of its sections, so that each chunk has
+one label (its headings, a table row's column names).
 """
 from __future__ import annotations
 
@@ -74,7 +75,8 @@ class Chunker:
     `overlap_tokens` of trailing sentences into the next chunk.
 
     `window_tokens(text)` counts the embedder's word pieces and `window` is its limit; the
-    document title is counted in, since it is embedded with every chunk (see search_text)."""
+    document title and the section's label are counted in, since they are embedded with the
+    chunk (see search_text)."""
 
     def __init__(self, settings: ChunkSettings = ChunkSettings(),
                  window_tokens: Callable[[str], int] | None = None, window: int | None = None):
@@ -83,9 +85,9 @@ class Chunker:
         self.window = window
 
     def chunk(self, document: Document) -> list[Chunk]:
-        reserve = self._window_count(document.title) + 1 if document.title else 0
         chunks = []
-        for start, end in document.content:
+        for start, end in _pieces(document):
+            reserve = sum(self._window_count(head) + 1 for head in _heads(document, start))
             units = list(self._units(document.text, start, end, reserve))
             for a, b in self._pack(units, reserve):
                 chunks.append(Chunk(document, units[a][0], units[b - 1][1]))
@@ -143,11 +145,23 @@ class Chunker:
             i = back
 
 
+def _pieces(document: Document) -> Iterator[tuple[int, int]]:
+    """The content spans, cut where a section begins or ends."""
+    cuts = sorted({at for start, end, _ in document.sections for at in (start, end)})
+    for start, end in document.content:
+        bounds = [start, *(at for at in cuts if start < at < end), end]
+        yield from (span for a, b in zip(bounds, bounds[1:]) if (span := _trim(document.text, a, b)))
+
+
+def _heads(document: Document, start: int) -> list[str]:
+    """The lines a chunk beginning at start is embedded with: the document title, then its
+    section's label."""
+    return [head for head in (document.title, document.label_at(start)) if head]
+
+
 def search_text(chunk: Chunk) -> str:
     """What a chunk is embedded and keyword-indexed by: its text, headed by the document title
     when the chunk does not already begin with it (later chunks of an article lose their
-    subject otherwise)."""
-    title = chunk.document.title
-    if title and not chunk.text.startswith(title):
-        return f"{title}\n{chunk.text}"
-    return chunk.text
+    subject otherwise) and by its section's label."""
+    heads = [head for head in _heads(chunk.document, chunk.start) if not chunk.text.startswith(head)]
+    return "\n".join([*heads, chunk.text])

@@ -5,6 +5,9 @@ other languages. We classify each line (in the spirit of jusText): long prose li
 long lines that are not prose, foreign-script lines, timestamps and widget labels are
 boilerplate; short lines count as content only as headings directly above content. The result is
 a set of (start, end) spans into the unchanged text, so every offset stays true.
+
+Only web pages are cleaned: HTML, or text that shows a scrape's signals. A user's own notes,
+lists and tables are short lines too, and every one of them is content.
 """
 from __future__ import annotations
 
@@ -35,6 +38,10 @@ _WIDGET = re.compile(
 )
 _COOKIE_NOTICE = re.compile(r"\bcookies?\b.*\b(?:accept|consent|policy|settings|browser|browsing)\b", re.IGNORECASE)
 _BULLET = re.compile(r"^\s*[•·▪►]")
+_TIMESTAMP = re.compile(r"\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4}[ T]+\d{1,2}:\d{2}\b")
+# Lines with these signals (widgets, menus' bullets, timestamps, cookie notices, interface text in
+# another script) in a text make it a web page; one alone may be a user's own "Home" or "Print".
+SCRAPE_SIGNALS = 2
 _HEADING_MAX_WORDS = 40
 
 
@@ -45,25 +52,55 @@ class Cleaned:
     date: str | None
 
 
-def clean(text: str) -> Cleaned:
-    lines = _lines(text)
+def clean(text: str, web: bool | None = None) -> Cleaned:
+    """Content spans, title and date. `web`: whether text is a web page whose furniture is left
+    out (None: when it shows a scrape's signals); otherwise every non-blank line is content."""
+    lines = line_spans(text)
     script = _main_script(text)
+    if web is None:
+        web = _is_scrape(text, lines, script)
     kinds = [_classify(text[s:e], script) for s, e in lines]
     _promote_headings(text, lines, kinds)
-    content = _merge(text, [span for span, kind in zip(lines, kinds) if kind in ("prose", "heading", "dateline")])
+    kept = ("prose", "heading", "dateline")
+    content = _merge(text, [span for span, kind in zip(lines, kinds) if (kind in kept if web else kind != "blank")])
     title = next((text[s:e].strip() for (s, e), k in zip(lines, kinds) if k in ("prose", "heading")), None)
     if title is not None and (len(_WORD.findall(title)) > _HEADING_MAX_WORDS or _SENTENCE_END.search(title)):
         title = None
     return Cleaned(content=content, title=title, date=find_date(text, content))
 
 
-def _lines(text: str) -> list[tuple[int, int]]:
+def line_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each line, without its line end (LF, CRLF or CR)."""
     spans, start = [], 0
     for match in re.finditer(r"\r\n|\n|\r", text):
         spans.append((start, match.start()))
         start = match.end()
     spans.append((start, len(text)))
     return spans
+
+
+def _is_scrape(text: str, lines: list[tuple[int, int]], script: str) -> bool:
+    """Whether text carries a web scrape's signals on at least SCRAPE_SIGNALS lines."""
+    found = 0
+    for start, end in lines:
+        found += _scrape_signal(text[start:end].strip(), script)
+        if found >= SCRAPE_SIGNALS:
+            return True
+    return False
+
+
+def _scrape_signal(line: str, script: str) -> bool:
+    return bool(line) and bool(_TIMESTAMP.search(line) or _furniture(line, _WORD.findall(line), script))
+
+
+def _furniture(line: str, words: list[str], script: str) -> bool:
+    """Clock-led headlines, menu bullets, widget labels, cookie notices, text in another script."""
+    if _CLOCK_PREFIX.match(line) or _BULLET.match(line):
+        return True
+    if (len(words) <= 12 and _WIDGET.match(line)) or (len(words) <= 60 and _COOKIE_NOTICE.search(line)):
+        return True
+    letters = [c for c in line if c.isalpha()]
+    return bool(letters) and sum(_script(c) == script for c in letters) < 0.8 * len(letters)
 
 
 def _script(char: str) -> str:
@@ -88,12 +125,7 @@ def _classify(line: str, script: str) -> str:
     if _DATELINE.match(stripped):
         return "dateline"
     words = _WORD.findall(stripped)
-    if _CLOCK_PREFIX.match(stripped) or _BULLET.match(stripped):
-        return "boilerplate"
-    if (len(words) <= 12 and _WIDGET.match(stripped)) or (len(words) <= 60 and _COOKIE_NOTICE.search(stripped)):
-        return "boilerplate"
-    letters = [c for c in stripped if c.isalpha()]
-    if letters and sum(_script(c) == script for c in letters) < 0.8 * len(letters):
+    if _furniture(stripped, words, script):
         return "boilerplate"
     if script == "LATIN" and words:
         stop = sum(w.lower() in _STOPWORDS for w in words) / len(words)

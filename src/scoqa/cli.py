@@ -218,7 +218,8 @@ def _answer_text(answer) -> str:
     marked = [p.quote for p in answer.parts] or [answer.text]
     for n, c in enumerate(answer.citations, 1):
         date = f", {c.date}" if c.date else ""
-        lines.append(f"[{n}] {c.source} [{c.start}:{c.end}]{date}")
+        page = f" page {c.page}" if c.page else ""
+        lines.append(f"[{n}] {c.source}{page} [{c.start}:{c.end}]{date}")
         lines.append(textwrap.indent(textwrap.fill(_mark(" ".join(c.quote.split()), marked), 100), "    "))
     return "\n".join(lines)
 

@@ -215,12 +215,15 @@ def _load(generation: Path) -> Index:
 
 def _document_from_json(row: dict) -> Document:
     return Document(source=row["source"], text=row["text"], sha256=row["sha256"], date=row["date"],
-                    title=row["title"], content=tuple(tuple(span) for span in row["content"]))
+                    title=row["title"], content=tuple(tuple(span) for span in row["content"]),
+                    sections=tuple(tuple(section) for section in row.get("sections", ())),
+                    pages=tuple(row.get("pages", ())))
 
 
 def _document_to_json(doc: Document) -> str:
     return json.dumps({"source": doc.source, "sha256": doc.sha256, "date": doc.date, "title": doc.title,
-                       "content": doc.content, "text": doc.text}, ensure_ascii=False)
+                       "content": doc.content, "sections": doc.sections, "pages": doc.pages, "text": doc.text},
+                      ensure_ascii=False)
 
 
 @contextmanager

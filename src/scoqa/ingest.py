@@ -5,14 +5,31 @@ import hashlib
 import logging
 import os
 import re
+from dataclasses import dataclass
 from html.parser import HTMLParser
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Iterable
 
 from .clean import clean
 from .records import Document
+from .structure import first_heading, sections
 
-SUFFIXES = frozenset({".txt", ".md", ".html", ".htm", ".pdf"})
+SUFFIXES = frozenset({".txt", ".md", ".html", ".htm", ".pdf", ".docx"})
+# The version of how files become Documents (cleaning, structure, newlines): an index built by
+# another version is read again from its files.
+READING_VERSION = 2
+WEB_SUFFIXES = frozenset({".html", ".htm"})  # always cleaned of page furniture
+MARKDOWN_SUFFIXES = frozenset({".md", ".docx"})  # Word documents are rendered as markdown
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """A file's text (newlines as Python's open() reads them), a warning, and where each page of
+    a PDF begins."""
+
+    text: str
+    warning: str | None = None
+    pages: tuple[int, ...] = ()
 
 
 class UnreadableFile(Exception):
@@ -57,30 +74,41 @@ def read_document(path: Path, base: Path) -> tuple[Document, str | None]:
         data = path.read_bytes()
     except OSError as err:
         raise UnreadableFile(f"cannot read: {err.strerror or err}") from None
-    text, warning = extract_text(data, path.suffix.lower())
-    return make_document(path.relative_to(base).as_posix(), text, data), warning
+    extracted = extract_text(data, path.suffix.lower())
+    doc = make_document(path.relative_to(base).as_posix(), extracted.text, data, pages=extracted.pages)
+    return doc, extracted.warning
 
 
-def make_document(source: str, text: str, data: bytes | None = None) -> Document:
-    cleaned = clean(text)
+def make_document(source: str, text: str, data: bytes | None = None, pages: tuple[int, ...] = ()) -> Document:
+    """The Document of a file's extracted text; its kind (web page, markdown) follows the name."""
+    suffix = PurePosixPath(source).suffix.lower()
+    cleaned = clean(text, web=True if suffix in WEB_SUFFIXES else None)
+    markdown = suffix in MARKDOWN_SUFFIXES
     digest = hashlib.sha256(data if data is not None else text.encode("utf-8")).hexdigest()
-    return Document(source=source, text=text, sha256=digest, date=cleaned.date, title=cleaned.title,
-                    content=cleaned.content)
+    return Document(source=source, text=text, sha256=digest, date=cleaned.date,
+                    title=(markdown and first_heading(text)) or cleaned.title, content=cleaned.content,
+                    sections=sections(text) if markdown else (), pages=pages)
 
 
-def extract_text(data: bytes, suffix: str) -> tuple[str, str | None]:
-    """The document text and a warning, if any. Raises UnreadableFile."""
+def extract_text(data: bytes, suffix: str) -> Extracted:
+    """The document text, a warning if any, and page starts of a PDF. Raises UnreadableFile."""
     if suffix == ".pdf":
-        text, warning = _pdf_text(data), None
+        extracted = _pdf_text(data)
+    elif suffix == ".docx":
+        extracted = Extracted(_docx_text(data))
     else:
         if b"\x00" in data[:8192]:
             raise UnreadableFile("binary file (NUL bytes), not text")
         text, warning = _decode(data)
-        if suffix in (".html", ".htm"):
-            text = _html_text(text)
-    if not text.strip():
+        extracted = Extracted(_html_text(text) if suffix in WEB_SUFFIXES else universal_newlines(text), warning)
+    if not extracted.text.strip():
         raise UnreadableFile("empty: no text to index")
-    return text, warning
+    return extracted
+
+
+def universal_newlines(text: str) -> str:
+    """Line ends as Python's open() reads a file by default: CRLF and CR become LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _decode(data: bytes) -> tuple[str, str | None]:
@@ -96,7 +124,7 @@ def _decode(data: bytes) -> tuple[str, str | None]:
         return data.decode("latin-1"), "not UTF-8; decoded as latin-1, offsets refer to that decoding"
 
 
-def _pdf_text(data: bytes) -> str:
+def _pdf_text(data: bytes) -> Extracted:
     import io
 
     from pypdf import PdfReader
@@ -107,15 +135,53 @@ def _pdf_text(data: bytes) -> str:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise UnreadableFile("encrypted PDF")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = [universal_newlines(page.extract_text() or "").strip() for page in reader.pages]
     except UnreadableFile:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as err:
         raise UnreadableFile(f"broken PDF: {err}") from None
-    text = "\n\n".join(p.strip() for p in pages)
-    if not text.strip():
-        raise UnreadableFile("PDF has no extractable text (scanned image?)")
-    return text
+    if not any(pages):
+        raise UnreadableFile("PDF has no text layer (scanned?)")
+    starts, at = [], 0
+    for page in pages:
+        starts.append(at)
+        at += len(page) + 2
+    return Extracted("\n\n".join(pages), pages=tuple(starts))
+
+
+def _docx_text(data: bytes) -> str:
+    """A Word document as markdown: headings as `#` lines, list items as `- ` lines, tables as
+    pipe rows under a header rule, so that its structure labels passages like a markdown file's."""
+    import io
+    import zipfile
+
+    import docx
+    from docx.table import Table
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError) as err:
+        raise UnreadableFile(f"broken Word document: {err}") from None
+    blocks = []
+    for item in document.iter_inner_content():
+        if isinstance(item, Table):
+            rows = [" | ".join(" ".join(cell.text.split()) for cell in row.cells) for row in item.rows]
+            if rows:
+                rule = " | ".join("---" for _ in item.rows[0].cells)
+                blocks.append("\n".join(f"| {row} |" for row in [rows[0], rule, *rows[1:]]))
+            continue
+        text = " ".join(item.text.split())
+        if not text:
+            continue
+        style = (item.style.name if item.style is not None else "") or ""
+        level = re.fullmatch(r"Heading (\d)", style)
+        if style == "Title" or level:
+            blocks.append(f"{'#' * (int(level.group(1)) if level else 1)} {text}")
+        elif style.startswith("List") or item._p.pPr is not None and item._p.pPr.numPr is not None:
+            blocks.append(f"- {text}")
+        else:
+            blocks.append(text)
+    return "\n\n".join(blocks)
 
 
 class _TextExtractor(HTMLParser):

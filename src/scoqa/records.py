@@ -5,6 +5,7 @@ decoded text, so a citation can be checked against the file itself.
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 
 
@@ -14,7 +15,10 @@ class Document:
 
     `content` lists the (start, end) spans of `text` that hold article text; the rest
     (menus, link lists, widgets, foreign interface text) stays in `text` so offsets remain
-    true, but is never chunked.
+    true, but is never chunked. `sections` are (start, end, label) spans whose chunks are
+    searched and read with their label (the headings above them; a table row's column names),
+    since a passage cut from its heading or header row loses its subject. `pages` holds the
+    offset at which each page of a PDF begins.
     """
 
     source: str
@@ -23,6 +27,17 @@ class Document:
     date: str | None = None
     title: str | None = None
     content: tuple[tuple[int, int], ...] = ()
+    sections: tuple[tuple[int, int, str], ...] = ()
+    pages: tuple[int, ...] = ()
+
+    def label_at(self, offset: int) -> str | None:
+        """The label of the section that holds offset, if any."""
+        i = bisect_right(self.sections, (offset, float("inf"))) - 1
+        return self.sections[i][2] if i >= 0 and offset < self.sections[i][1] else None
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page of a PDF that holds offset; None for documents without pages."""
+        return bisect_right(self.pages, offset) if self.pages else None
 
 
 @dataclass(frozen=True)

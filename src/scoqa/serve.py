@@ -101,7 +101,7 @@ def build(assistant: Assistant) -> gr.Blocks:
                     k = gr.Slider(1, MAX_K, value=assistant.k, step=1, label="Passages to read (top-k)")
                     mode = gr.Radio(["hybrid", "dense", "bm25"], value="hybrid", label="Retrieval")
                 with gr.Accordion("Add documents", open=False):
-                    files = gr.File(file_count="multiple", label=".txt, .md, .html or .pdf, up to "
+                    files = gr.File(file_count="multiple", label=".txt, .md, .html, .pdf or .docx, up to "
                                                                   f"{MAX_UPLOAD_BYTES // 2**20} MB each")
                     status = gr.HTML()
                 sources = gr.HTML(SOURCES_EMPTY, max_height=620, elem_id="scoqa-sources")
@@ -148,7 +148,7 @@ def chat_html(answer: Answer) -> str:
         related = f"<p>Closest passages (in Sources):</p><ul class='scoqa-cites'>{items}</ul>" if items else ""
         return f"<div class='scoqa-notfound'><p class='scoqa-answer-text'>{_text(NOT_FOUND.capitalize())}.</p>{related}</div>"
     evidence = _quote_html(answer.citations[0], answer) if answer.citations else _text(answer.evidence or "")
-    items = "".join(f"<li>{_where(n, c.source, c.start, c.end, c.date)}</li>" for n, c in enumerate(answer.citations, 1))
+    items = "".join(f"<li>{_where(n, c.source, c.start, c.end, c.date, c.page)}</li>" for n, c in enumerate(answer.citations, 1))
     return (f"<div class='scoqa-found'><p class='scoqa-answer-text'>{_text(answer.text)}</p>"
             f"<p class='scoqa-evidence'>{evidence} <span class='scoqa-n'>[1]</span></p>"
             f"<ul class='scoqa-cites'>{items}</ul>"
@@ -162,7 +162,7 @@ def sources_html(answer: Answer) -> str:
                  for n, h in enumerate(answer.related, 1)]
         head = "<h3>Related passages</h3><p class='scoqa-muted'>The documents do not answer this; these come closest.</p>"
     else:
-        cards = [_card(n, c.source, c.start, c.end, c.date, _quote_html(c, answer))
+        cards = [_card(n, c.source, c.start, c.end, c.date, _quote_html(c, answer), c.page)
                  for n, c in enumerate(answer.citations, 1)]
         head = "<h3>Sources</h3>"
     return f"<div class='scoqa-sources'>{head}{''.join(cards)}</div>"
@@ -208,15 +208,17 @@ def _quote_html(c: Citation, answer: Answer) -> str:
     return "".join(out) + _text(c.quote[at:])
 
 
-def _card(n: int, source: str, start: int, end: int, date: str | None, quote_html: str) -> str:
-    return (f"<div class='scoqa-card'><div class='scoqa-card-head'>{_where(n, source, start, end, date)}</div>"
+def _card(n: int, source: str, start: int, end: int, date: str | None, quote_html: str,
+          page: int | None = None) -> str:
+    return (f"<div class='scoqa-card'><div class='scoqa-card-head'>{_where(n, source, start, end, date, page)}</div>"
             f"<div class='scoqa-quote'>{quote_html}</div></div>")
 
 
-def _where(n: int, source: str, start: int, end: int, date: str | None) -> str:
+def _where(n: int, source: str, start: int, end: int, date: str | None, page: int | None = None) -> str:
     when = f" · {_text(date)}" if date else ""
+    where = f"page {page} · chars" if page else "chars"
     return (f"<span class='scoqa-n'>[{n}]</span><span class='scoqa-file'>{_text(source)}</span> "
-            f"<span class='scoqa-where'>chars {start}–{end}{when}</span>")
+            f"<span class='scoqa-where'>{where} {start}–{end}{when}</span>")
 
 
 def _text(text: str) -> str:
