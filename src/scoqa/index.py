@@ -154,7 +154,6 @@ class Index:
     def commit(self, changes: Changes) -> None:
         """Write the next generation: the kept rows with their vectors, then the added ones,
         document by document. Call inside `writing(folder)`."""
-        kept = set() if changes.replace else {(doc.source, doc.sha256) for doc in changes.documents}
         old_rows: dict[str, list[int]] = {}
         for i, (d, _, _) in enumerate(self.chunk_rows):
             old_rows.setdefault(self.documents[d].source, []).append(i)
@@ -163,7 +162,8 @@ class Index:
             added.setdefault(new.chunk.source, []).append(new)
         rows, prints, texts, matrix = [], [], [], []
         for d, doc in enumerate(changes.documents):
-            if (doc.source, doc.sha256) in kept and doc.source in self.by_source:
+            held = self.by_source.get(doc.source)
+            if not changes.replace and held is not None and held.sha256 == doc.sha256:
                 for i in old_rows.get(doc.source, []):
                     chunk = self.chunk(i)
                     rows.append((d, chunk.start, chunk.end))
@@ -208,7 +208,11 @@ def current_generation(folder: Path) -> Path | None:
 
 def indexed_model(folder: Path) -> str | None:
     """The embedding model an existing index was built with, if it can be read."""
+    from .store import open_store, store_location
+
     try:
+        if store_location(folder) is not None:
+            return open_store(folder).model
         generation = current_generation(folder)
         return read_manifest(generation)["model"]["name"] if generation else None
     except (IndexUnavailable, KeyError, TypeError):
