@@ -7,10 +7,15 @@ qrels split, index build time and queries per second, and writes a TREC run.
 
     python eval/beir.py --data ../shared/benchmarks/beir/scifact --mode hybrid --run runs/scifact-hybrid.trec
     python eval/beir.py --data ../shared/benchmarks/beir/scifact --tune      # fusion weights on train
+    python eval/beir.py --data ../shared/benchmarks/beir/scifact --store milvus:runs/scifact.db
+
+Chunk vectors are cached in runs/embeddings-MODEL.npz, keyed by the embedded text's sha256, so
+the folder and Milvus runs embed once.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import sys
@@ -18,13 +23,45 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from scoqa.build import build_index
 from scoqa.chunk import ChunkSettings
 from scoqa.embed import DEFAULT_MODEL, Embedder
-from scoqa.index import Index
+from scoqa.fusion import Fusion, Mode, names
 from scoqa.retrieve import Retriever, RetrievalSettings
+from scoqa.store import normalise_location, open_store
+
+
+class CachedEmbedder:
+    """The embedder with a file of vectors it already made: (model, text sha256) -> vector."""
+
+    def __init__(self, embedder: Embedder, path: Path):
+        self.inner, self.path, self.model = embedder, path, embedder.model
+        self.dimension, self.window, self.count_tokens = embedder.dimension, embedder.window, embedder.count_tokens
+        self.cache: dict[str, np.ndarray] = {}
+        if path.is_file():
+            with np.load(path) as data:
+                self.cache = dict(zip(data["keys"].tolist(), data["vectors"]))
+
+    def _key(self, text: str) -> str:
+        return hashlib.sha256(f"{self.model}\0{text}".encode()).hexdigest()
+
+    def embed(self, texts, progress=False):
+        keys = [self._key(t) for t in texts]
+        missing = [t for t, k in zip(texts, keys) if k not in self.cache]
+        if missing:
+            self.cache.update(zip([self._key(t) for t in missing], self.inner.embed(missing, progress)))
+            if len(missing) > 1:  # chunks, not a query: keep them
+                self.save()
+        return np.stack([self.cache[k] for k in keys]) if keys else self.inner.embed([])
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(self.path.with_suffix(".tmp.npz"), keys=np.array(list(self.cache)),
+                 vectors=np.stack(list(self.cache.values())))
+        self.path.with_suffix(".tmp.npz").replace(self.path)
 
 
 def load_qrels(path: Path) -> dict[str, dict[str, int]]:
@@ -88,8 +125,10 @@ def evaluate(retriever: Retriever, queries: dict[str, str], qrels: dict[str, dic
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="BEIR dataset folder (corpus.jsonl, queries.jsonl, qrels/)")
-    parser.add_argument("--mode", choices=("bm25", "dense", "hybrid"), default="hybrid")
-    parser.add_argument("--fusion", choices=("weighted", "rrf"), default=RetrievalSettings.fusion)
+    parser.add_argument("--mode", choices=names(Mode), default=Mode.HYBRID.value)
+    parser.add_argument("--fusion", choices=names(Fusion), default=RetrievalSettings.fusion.value)
+    parser.add_argument("--store", default="folder", help="folder, milvus:PATH.db or milvus://HOST:PORT/COLLECTION")
+    parser.add_argument("--cache", type=Path, help="embedding cache (default runs/embeddings-MODEL.npz)")
     parser.add_argument("--dense-weight", type=float, default=RetrievalSettings.dense_weight)
     parser.add_argument("--split", default="test", help="qrels split to score (default test)")
     parser.add_argument("--run", type=Path, help="write the TREC run here")
@@ -105,12 +144,14 @@ def main() -> int:
     name = args.data.resolve().name
     docs_dir = args.workdir / name / "docs"
     settings = ChunkSettings(args.max_tokens, args.overlap_tokens)
-    index_dir = args.workdir / name / f"index-{Path(args.model).name}-{settings.max_tokens}-{settings.overlap_tokens}"
+    store = normalise_location(args.store)
+    kind = "folder" if store == "folder" else "milvus"
+    index_dir = args.workdir / name / f"index-{kind}-{Path(args.model).name}-{settings.max_tokens}-{settings.overlap_tokens}"
     n_docs = write_corpus(args.data, docs_dir)
-    embedder = Embedder(args.model)
-    report = build_index([docs_dir], index_dir, embedder, settings=settings,
+    embedder = CachedEmbedder(Embedder(args.model), args.cache or Path("runs") / f"embeddings-{Path(args.model).name}.npz")
+    report = build_index([docs_dir], index_dir, embedder, settings=settings, store=store,
                          notify=lambda m: tqdm.write(m, file=sys.stderr))
-    index = Index.open(index_dir)
+    index = open_store(index_dir)
     print(f"corpus: {n_docs} documents -> {len(index)} chunks ({report.embedded} embedded now, "
           f"build {report.seconds:.1f}s"
           + (f", {report.embedded / report.seconds:.1f} chunks/s)" if report.embedded else ", cached)"))
@@ -142,8 +183,8 @@ def main() -> int:
             for qid, ranking in runs.items():
                 for rank, (doc, score) in enumerate(ranking, 1):
                     fh.write(f"{qid} Q0 {doc} {rank} {score:.6f} scoqa-{args.mode}\n")
-    fusion = f" fusion={retrieval.fusion} dense_weight={retrieval.dense_weight}" if args.mode == "hybrid" else ""
-    print(f"{name} {args.split} mode={args.mode}{fusion} chunks={settings.max_tokens}/{settings.overlap_tokens}: "
+    fusion = f" fusion={Fusion(retrieval.fusion).value} dense_weight={retrieval.dense_weight}" if args.mode == "hybrid" else ""
+    print(f"{name} {args.split} store={kind} mode={args.mode}{fusion} chunks={settings.max_tokens}/{settings.overlap_tokens}: "
           f"nDCG@10 {ndcg:.4f}  Recall@100 {recall:.4f}  queries/s {qps:.1f}  ({len(qrels)} queries)")
     return 0
 

@@ -152,7 +152,7 @@ def measure(n: int, queries_n: int, workdir: Path, rng: np.random.Generator) -> 
 def real_recall(folder: Path, queries_n: int, rng: np.random.Generator) -> tuple[int, int, dict]:
     """IVF recall@10 against exact on a real index's vectors (synthetic clusters are easier than
     real embeddings). Queries are chunk vectors; each query's own chunk is left out."""
-    vectors = np.ascontiguousarray(Index.open(folder).vectors, dtype=np.float32)
+    vectors = np.ascontiguousarray(Index.open(folder).matrix, dtype=np.float32)
     picks = rng.choice(len(vectors), min(queries_n, len(vectors)), replace=False)
     faiss.omp_set_num_threads(1)
     _, exact = build_dense(vectors, DenseSpec("flat")).search(vectors[picks], 11)

@@ -64,3 +64,24 @@ def seed_index(tmp_path_factory, embedder):
     folder = tmp_path_factory.mktemp("seed") / "index"
     build_index([CORPUS], folder, embedder, progress=False)
     return Index.open(folder)
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory):
+    """Milvus Lite's embedded gRPC server on a free loopback port, for this test session; the
+    same client code reaches Milvus Standalone and Distributed."""
+    from milvus_lite.adapter.grpc.server import start_server_in_thread
+
+    server, db, port = start_server_in_thread(str(tmp_path_factory.mktemp("milvus") / "data"), host="127.0.0.1", port=0)
+    yield f"127.0.0.1:{port}"
+    server.stop(grace=0)
+    db.close()
+
+
+@pytest.fixture(params=["folder", "milvus"])
+def store_location(request, tmp_path):
+    """Where a test's index data lives: each test that takes it runs against both stores."""
+    if request.param == "folder":
+        return "folder"
+    address = request.getfixturevalue("milvus_server")
+    return f"milvus://{address}/t{abs(hash(str(tmp_path))) % 10**9}"

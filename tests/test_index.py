@@ -50,7 +50,7 @@ def test_incremental_build_embeds_only_new_or_changed_documents(corpus_copy, tmp
         assert chunk.text == (corpus_copy / chunk.source).read_text(encoding="utf-8")[chunk.start:chunk.end]
     # reused vectors are the ones the model would give again
     fresh = hashing_embedder.embed([search_text(index.chunk(0))])
-    assert np.allclose(index.vectors[0], fresh[0])
+    assert np.allclose(index.matrix[0], fresh[0])
 
 
 def test_interrupted_build_leaves_the_previous_index_whole(corpus_copy, tmp_path, hashing_embedder):

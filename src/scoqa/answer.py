@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 from .build import BuildReport, build_index
 from .chunk import sentences
 from .embed import Embedder
-from .index import Index
+from .store import ChunkStore, open_store
 from .ingest import SUFFIXES
 from .lists import MAX_ITEM_WORDS, item_spans, widen_to_enumeration
 from .question import QuestionPlan, plan
@@ -102,7 +102,7 @@ class Assistant:
         """Load the index, its embedding model and the reader once; ask many times. An
         `embedder` already loaded (the one that just built the index) is reused if it is the
         index's model; `reader` defaults to the shipped one."""
-        index = Index.open(index_folder)
+        index = open_store(index_folder)
         if embedder is None or embedder.model != index.model:
             embedder = Embedder(index.model)
         return cls(Retriever(index, embedder), reader or Reader.load(), k)
@@ -136,7 +136,7 @@ class Assistant:
                 if (root / source).parent == uploads:
                     (root / source).unlink(missing_ok=True)
             report.skipped = refused + report.skipped
-            self.retriever = Retriever(Index.open(index.folder), self.retriever.embedder, self.retriever.settings)
+            self.retriever = Retriever(open_store(index.folder), self.retriever.embedder, self.retriever.settings)
             return report
 
     def _read(self, question: str, chunks: list[Chunk], exhaustive: bool) -> list[Span]:
@@ -240,7 +240,7 @@ def _evidence(chunk: Chunk, span: Span) -> Citation:
     return _cite(chunk.document, start, end)
 
 
-def _copy(index: Index, place: Passage, evidence: Citation) -> Citation | None:
+def _copy(index: ChunkStore, place: Passage, evidence: Citation) -> Citation | None:
     """The evidence in a copy of the passage in another document, if it stands there whole
     (copies often differ in whitespace, such as no-break spaces)."""
     doc = index.by_source.get(place.source)

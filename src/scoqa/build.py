@@ -1,7 +1,7 @@
-"""Build or update an index folder from files: ingest -> chunk -> embed -> write.
+"""Build or update an index from files: ingest -> chunk -> embed -> commit to its store.
 
 Only new or changed documents (by content hash) are chunked and embedded again; documents no
-longer among the files are dropped.
+longer among the files are dropped. The store (a folder, or Milvus) applies the changes.
 """
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from tqdm import tqdm
 
 from .chunk import Chunker, ChunkSettings, search_text
 from .embed import Embeds
-from .index import BM25_PARAMS, DenseSpec, Index, IndexUnavailable, fingerprints, write_generation, writing
+from .index import Index, fingerprints, writing
 from .ingest import READING_VERSION, UnreadableFile, discover, read_document
 from .records import Chunk, Document
+from .store import (BM25_PARAMS, POINTER, Changes, ChunkStore, DenseSpec, IndexMissing, IndexUnavailable, NewChunk, chunk_id,
+                    open_store, point_to, store_location)
 
 # Only a web page can clean down to nothing: every non-blank line of a user's own text is content.
 NOTHING_SEARCHABLE = "nothing searchable: only web page furniture (menus, link lists, widgets), no article text"
@@ -52,15 +54,28 @@ class BuildReport:
         return "; ".join(parts)
 
 
-def _previous(folder: Path, model: str, settings: ChunkSettings, rebuild: bool,
-              notify: Callable[[str], None]) -> tuple[Index | None, str | None]:
+def _empty(folder: Path, location: str) -> ChunkStore:
+    if location == "folder":
+        return Index.empty(folder)
+    from .milvus_store import MilvusStore
+
+    return MilvusStore.create(folder, location)
+
+
+def _previous(folder: Path, location: str, model: str, settings: ChunkSettings, rebuild: bool,
+              notify: Callable[[str], None]) -> tuple[ChunkStore | None, str | None]:
     """The existing index if its chunks and vectors can be reused, else why not."""
+    exists = (folder / "CURRENT").exists() or (folder / POINTER).exists()
+    if (store_location(folder) or "folder") != location:
+        if exists:
+            notify(f"moving the index to {location}; embedding everything")
+        return None, "store changed" if exists else None
     if rebuild:
-        return None, "rebuild requested" if (folder / "CURRENT").exists() else None
+        return None, "rebuild requested" if exists else None
     try:
-        old = Index.open(folder)
+        old = open_store(folder)
     except IndexUnavailable as err:
-        if not (folder / "CURRENT").exists():
+        if not exists or isinstance(err, IndexMissing):
             return None, None
         notify(f"existing index unusable, rebuilding from scratch: {err}")
         return None, "existing index unusable"
@@ -78,30 +93,26 @@ def _previous(folder: Path, model: str, settings: ChunkSettings, rebuild: bool,
 
 def build_index(paths: Sequence[Path], folder: Path, embedder: Embeds, *,
                 settings: ChunkSettings = ChunkSettings(), dense: str = "auto", rebuild: bool = False,
-                base: Path | None = None, progress: bool = True,
+                base: Path | None = None, progress: bool = True, store: str | None = None,
                 notify: Callable[[str], None] = lambda message: None) -> BuildReport:
-    """Index exactly the readable files under `paths` into `folder`.
+    """Index exactly the readable files under `paths` into the index at `folder`.
 
-    Sources are named relative to `base` (default: the paths' common folder). Raises
-    FileNotFoundError for a missing path and IndexUnavailable if another process holds
-    the folder's write lock."""
+    `store` says where the data lives (`scoqa.store.normalise_location`); None keeps the
+    index's present store (a new index: the folder). Sources are named relative to `base`
+    (default: the paths' common folder). Raises FileNotFoundError for a missing path and
+    IndexUnavailable if another process holds the folder's write lock."""
     started = time.perf_counter()
     folder = Path(folder)
     base, files = discover(paths, base)
     report = BuildReport(folder=folder, base=base)
     with writing(folder):
-        old, report.rebuilt_because = _previous(folder, embedder.model, settings, rebuild, notify)
-        reusable: dict[str, tuple[Document, list[int]]] = {}
-        if old is not None:
-            by_doc: dict[int, list[int]] = {}
-            for i, doc in enumerate(old.chunk_rows[:, 0]):
-                by_doc.setdefault(int(doc), []).append(i)
-            for d, doc in enumerate(old.documents):
-                reusable[doc.source] = (doc, by_doc.get(d, []))
+        location = store or store_location(folder) or "folder"
+        old, report.rebuilt_because = _previous(folder, location, embedder.model, settings, rebuild, notify)
+        reusable = {doc.source: doc for doc in old.documents} if old is not None else {}
 
         chunker = Chunker(settings, window_tokens=embedder.count_tokens, window=embedder.window)
         documents: list[Document] = []
-        doc_chunks: list[list[Chunk] | list[int]] = []  # new Chunks, or row numbers in `old`
+        new_chunks: list[Chunk] = []
         for path in tqdm(files, desc="Reading", unit="file", disable=not progress, leave=False):
             try:
                 doc, warning = read_document(path, base)
@@ -114,9 +125,8 @@ def build_index(paths: Sequence[Path], folder: Path, embedder: Embeds, *,
                 report.warnings.append((doc.source, warning))
                 notify(f"warning {doc.source}: {warning}")
             previous = reusable.get(doc.source)
-            if previous is not None and previous[0].sha256 == doc.sha256:
-                documents.append(previous[0])
-                doc_chunks.append(previous[1])
+            if previous is not None and previous.sha256 == doc.sha256:
+                documents.append(previous)
                 continue
             chunks = chunker.chunk(doc)
             if not chunks:
@@ -125,10 +135,11 @@ def build_index(paths: Sequence[Path], folder: Path, embedder: Embeds, *,
                 continue
             (report.changed if previous is not None else report.added).append(doc.source)
             documents.append(doc)
-            doc_chunks.append(chunks)
+            new_chunks += chunks
         kept = {doc.source for doc in documents}
         report.removed = sorted(source for source in reusable if source not in kept)
-        n_rows = sum(len(group) for group in doc_chunks)
+        n_rows = len(new_chunks) + (len(old) - old.count(set(report.changed) | set(report.removed))
+                                    if old is not None else 0)
         spec = DenseSpec.choose(dense, n_rows)
         unchanged = old is not None and not (report.added or report.changed or report.removed)
         if unchanged and old.manifest["dense"] == spec.__dict__ and old.manifest.get("bm25") == BM25_PARAMS:
@@ -136,31 +147,19 @@ def build_index(paths: Sequence[Path], folder: Path, embedder: Embeds, *,
             report.seconds = time.perf_counter() - started
             return report
 
-        new_chunks = [c for group in doc_chunks if group and isinstance(group[0], Chunk) for c in group]
-        new_vectors = _embed(embedder, [search_text(c) for c in new_chunks], progress)
+        texts = [search_text(c) for c in new_chunks]
+        new_vectors = _embed(embedder, texts, progress)
         report.embedded = len(new_chunks)
         model = old.manifest["model"] if old is not None else {
             "name": embedder.model, "dimension": embedder.dimension, "window": embedder.window}
-
-        rows, prints, texts = [], [], []
-        matrix = np.zeros((n_rows, model["dimension"]), dtype=np.float32)
-        next_new = 0
-        for d, group in enumerate(doc_chunks):
-            for item in group:
-                if isinstance(item, Chunk):
-                    chunk, matrix[len(rows)] = item, new_vectors[next_new]
-                    next_new += 1
-                    fp = fingerprints(chunk.text)
-                else:
-                    chunk, matrix[len(rows)], fp = old.chunk(item), old.vectors[item], old.fingerprint(item)
-                rows.append((d, chunk.start, chunk.end))
-                prints.append(fp)
-                texts.append(search_text(chunk))
-        manifest = {"model": model, "chunker": settings.to_dict(), "reading": READING_VERSION, "root": str(base),
-                    "documents": {doc.source: doc.sha256 for doc in documents}}
-        write_generation(folder, manifest, documents, np.array(rows, dtype=np.int64).reshape(-1, 3), matrix,
-                         prints, spec, texts)
-    report.documents, report.chunks = len(documents), len(rows)
+        added = tuple(NewChunk(chunk_id(c.document, c.start, c.end), c, vector, tuple(fingerprints(c.text).tolist()), text)
+                      for c, vector, text in zip(new_chunks, new_vectors, texts))
+        target = old if old is not None else _empty(folder, location)
+        target.commit(Changes({"model": model, "chunker": settings.to_dict(), "reading": READING_VERSION,
+                                       "root": str(base)},
+                              tuple(documents), added, spec, replace=old is None))
+        point_to(folder, None if location == "folder" else location)
+    report.documents, report.chunks = len(documents), n_rows
     report.seconds = time.perf_counter() - started
     return report
 

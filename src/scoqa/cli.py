@@ -10,6 +10,8 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
+from .fusion import Mode, names
+
 if TYPE_CHECKING:
     from .embed import Embedder
 
@@ -35,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="embedding model: all-MiniLM-L6-v2 or a local sentence-transformers folder "
                                    "(default: the index's own model, else all-MiniLM-L6-v2)")
     p.add_argument("--rebuild", action="store_true", help="re-embed everything, ignoring the existing index")
+    p.add_argument("--store", help="where the index data lives: folder (in --index), milvus:PATH.db (Milvus Lite) "
+                                   "or milvus://HOST:PORT/COLLECTION (token in $SCOQA_MILVUS_TOKEN); "
+                                   "default: where it lives now, else folder")
     p.add_argument("--dense", choices=("auto", "flat", "ivf"), default="auto",
                    help="dense index: exact (flat), approximate (ivf), or chosen by size (auto)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
@@ -48,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="ranked passages for a query, with exact offsets")
     p.add_argument("query", nargs="?", help="the query; without it, read queries one per line")
     p.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
-    p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
+    p.add_argument("--mode", choices=names(Mode), default=Mode.HYBRID.value)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--index", help=index_help)
 
@@ -96,11 +101,13 @@ def _index(args: argparse.Namespace) -> int:
     from .build import build_index
     from .embed import DEFAULT_MODEL, Embedder
     from .index import indexed_model
+    from .store import normalise_location
 
     folder = index_folder(args.index)
+    store = normalise_location(args.store) if args.store else None
     model = args.model or indexed_model(folder) or DEFAULT_MODEL
     report = build_index(
-        args.paths, folder, Embedder(model), rebuild=args.rebuild, dense=args.dense,
+        args.paths, folder, Embedder(model), rebuild=args.rebuild, dense=args.dense, store=store,
         progress=not args.quiet, notify=lambda message: tqdm.write(f"scoqa: {message}", file=sys.stderr),
     )
     print(report.summary())
@@ -109,14 +116,14 @@ def _index(args: argparse.Namespace) -> int:
 
 def _search(args: argparse.Namespace) -> int:
     from .embed import Embedder
-    from .index import Index
     from .retrieve import Retriever
+    from .store import open_store
 
     if args.k < 1:
         raise UsageError("-k must be at least 1")
     if args.query is not None and not args.query.strip():
         raise UsageError("the query is empty")
-    index = Index.open(index_folder(args.index))
+    index = open_store(index_folder(args.index))
     retriever = Retriever(index, Embedder(index.model))
     queries = [args.query] if args.query is not None else _read_queries()
     for query in queries:
@@ -134,8 +141,9 @@ def _ensure_index(folder: Path) -> Embedder | None:
     from .build import build_index
     from .embed import DEFAULT_MODEL, Embedder
     from .index import current_generation
+    from .store import store_location
 
-    if current_generation(folder) is not None:
+    if store_location(folder) is not None or current_generation(folder) is not None:
         return None
     print(f"scoqa: no index at {folder}; indexing corpus/ first", file=sys.stderr)
     embedder = Embedder(DEFAULT_MODEL)

@@ -1,4 +1,4 @@
-"""The on-disk index: documents, chunks, vectors, a FAISS index and a BM25 index in one folder.
+"""The folder store: documents, chunks, vectors, a FAISS index and a BM25 index in one folder.
 
 Layout: `INDEX/CURRENT` names a generation folder `gen-NNNNNN/` holding `manifest.json` and the
 data files. A build writes a new generation beside the old one and then replaces `CURRENT` with
@@ -22,39 +22,12 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from .chunk import sentences
+from .chunk import search_text, sentences
 from .records import Chunk, Document
+from .store import (BM25_PARAMS, REBUILD_HINT, Changes, DenseSpec, IndexMissing, IndexUnavailable, StoredChunk,  # noqa: F401 (re-exported)
+                    chunk_id)
 
 FORMAT_VERSION = 1
-EXACT_LIMIT = 200_000  # above this many chunks, "auto" chooses an approximate (IVF) index
-DEFAULT_NPROBE = 128  # IVF recall@10 >= 0.95 at 1M chunks (eval/scale.py); 0.94 at 32
-REBUILD_HINT = "rebuild it with: scoqa index --rebuild"
-# Anserini's BM25 settings; on SciFact's train queries they beat bm25s's defaults (k1 1.5, b 0.75)
-# inside the hybrid (nDCG@10 0.738 against 0.734; eval/beir.py).
-BM25_PARAMS = {"k1": 0.9, "b": 0.4}
-
-
-class IndexUnavailable(Exception):
-    """The index cannot be used as it is; the message says why and how to fix it."""
-
-
-@dataclass(frozen=True)
-class DenseSpec:
-    """How the dense index is built: "flat" (exact) or "ivf" (approximate)."""
-
-    kind: str
-    nlist: int = 0
-    nprobe: int = DEFAULT_NPROBE
-
-    @staticmethod
-    def choose(kind: str, n: int) -> "DenseSpec":
-        if kind == "auto":
-            kind = "flat" if n <= EXACT_LIMIT else "ivf"
-        if kind == "flat":
-            return DenseSpec("flat")
-        if kind == "ivf":
-            return DenseSpec("ivf", nlist=max(1, min(int(4 * np.sqrt(n)), n // 39)))
-        raise ValueError(f"unknown dense index kind {kind!r} (auto, flat, ivf)")
 
 
 def build_dense(vectors: np.ndarray, spec: DenseSpec):
@@ -108,7 +81,8 @@ def fingerprints(text: str) -> np.ndarray:
 
 
 class Index:
-    """A read-only view of one generation of an index folder."""
+    """A read-only view of one generation of an index folder; `commit` writes the next one.
+    Implements `scoqa.store.ChunkStore`; rows are FAISS and BM25 positions, ids name chunks."""
 
     def __init__(self, folder: Path, manifest: dict, documents: list[Document], chunk_rows: np.ndarray,
                  vectors: np.ndarray, dense, bm25, fp_offsets: np.ndarray, fp_values: np.ndarray):
@@ -116,12 +90,20 @@ class Index:
         self.manifest = manifest
         self.documents = documents
         self.chunk_rows = chunk_rows
-        self.vectors = vectors
+        self.matrix = vectors
         self.dense = dense
         self.bm25 = bm25
         self.fp_offsets = fp_offsets
         self.fp_values = fp_values
         self.by_source = {doc.source: doc for doc in documents}
+        self.ids = [chunk_id(documents[d], int(start), int(end)) for d, start, end in chunk_rows]
+        self.rows = {name: i for i, name in enumerate(self.ids)}
+
+    @staticmethod
+    def empty(folder: Path) -> "Index":
+        """No chunks yet: what the first build commits to."""
+        return Index(Path(folder), {}, [], np.zeros((0, 3), np.int64), np.zeros((0, 0), np.float32), None, None,
+                     np.zeros(1, np.int64), np.zeros(0, np.uint64))
 
     def __len__(self) -> int:
         return len(self.chunk_rows)
@@ -137,12 +119,75 @@ class Index:
     def fingerprint(self, i: int) -> np.ndarray:
         return self.fp_values[self.fp_offsets[i] : self.fp_offsets[i + 1]]
 
+    def count(self, sources: set[str]) -> int:
+        wanted = [d for d, doc in enumerate(self.documents) if doc.source in sources]
+        return int(np.isin(self.chunk_rows[:, 0], wanted).sum()) if wanted else 0
+
+    def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        scores, rows = self.dense.search(vector[None, :].astype(np.float32), min(k, len(self)))
+        return [(self.ids[i], float(s)) for i, s in zip(rows[0], scores[0]) if i >= 0]
+
+    def _bm25_all(self, terms: Sequence[str]) -> np.ndarray:
+        known = self.bm25.get_tokens_ids(list(terms)) if terms and self.bm25 is not None else []
+        return self.bm25.get_scores_from_ids(known) if known else np.zeros(len(self), dtype=np.float32)
+
+    def keyword_search(self, terms: Sequence[str], k: int) -> list[tuple[str, float]]:
+        scores = self._bm25_all(terms)
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(self) else np.arange(len(self))
+        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+    def dense_scores(self, vector: np.ndarray, ids: Sequence[str]) -> dict[str, float]:
+        rows = [self.rows[name] for name in ids]
+        return dict(zip(ids, (np.asarray(self.matrix[rows]) @ vector).tolist()))
+
+    def keyword_scores(self, terms: Sequence[str], ids: Sequence[str]) -> dict[str, float]:
+        scores = self._bm25_all(terms)
+        return {name: float(scores[self.rows[name]]) for name in ids}
+
+    def chunks(self, ids: Sequence[str]) -> dict[str, StoredChunk]:
+        return {name: StoredChunk(name, self.chunk(i), tuple(self.fingerprint(i).tolist()))
+                for name in ids if (i := self.rows.get(name)) is not None}
+
+    def vectors(self, ids: Sequence[str]) -> np.ndarray:
+        return np.asarray(self.matrix[[self.rows[name] for name in ids]], dtype=np.float32)
+
+    def commit(self, changes: Changes) -> None:
+        """Write the next generation: the kept rows with their vectors, then the added ones,
+        document by document. Call inside `writing(folder)`."""
+        old_rows: dict[str, list[int]] = {}
+        for i, (d, _, _) in enumerate(self.chunk_rows):
+            old_rows.setdefault(self.documents[d].source, []).append(i)
+        added: dict[str, list] = {}
+        for new in changes.added:
+            added.setdefault(new.chunk.source, []).append(new)
+        rows, prints, texts, matrix = [], [], [], []
+        for d, doc in enumerate(changes.documents):
+            held = self.by_source.get(doc.source)
+            if not changes.replace and held is not None and held.sha256 == doc.sha256:
+                for i in old_rows.get(doc.source, []):
+                    chunk = self.chunk(i)
+                    rows.append((d, chunk.start, chunk.end))
+                    prints.append(self.fingerprint(i))
+                    texts.append(search_text(chunk))
+                    matrix.append(np.asarray(self.matrix[i], dtype=np.float32))
+            else:
+                for new in added.get(doc.source, []):
+                    rows.append((d, new.chunk.start, new.chunk.end))
+                    prints.append(np.array(new.fingerprint, dtype=np.uint64))
+                    texts.append(new.search_text)
+                    matrix.append(np.asarray(new.vector, dtype=np.float32))
+        dimension = changes.manifest["model"]["dimension"]
+        vectors = np.stack(matrix) if matrix else np.zeros((0, dimension), np.float32)
+        manifest = dict(changes.manifest, documents={doc.source: doc.sha256 for doc in changes.documents})
+        write_generation(self.folder, manifest, changes.documents, np.array(rows, dtype=np.int64).reshape(-1, 3),
+                         vectors, prints, changes.dense, texts)
+
     @staticmethod
     def open(folder: Path) -> "Index":
         folder = Path(folder)
         generation = current_generation(folder)
         if generation is None:
-            raise IndexUnavailable(f"no index at {folder}; build one with: scoqa index [PATH ...]")
+            raise IndexMissing(f"no index at {folder}; build one with: scoqa index [PATH ...]")
         try:
             return _load(generation)
         except IndexUnavailable:
@@ -163,7 +208,11 @@ def current_generation(folder: Path) -> Path | None:
 
 def indexed_model(folder: Path) -> str | None:
     """The embedding model an existing index was built with, if it can be read."""
+    from .store import open_store, store_location
+
     try:
+        if store_location(folder) is not None:
+            return open_store(folder).model
         generation = current_generation(folder)
         return read_manifest(generation)["model"]["name"] if generation else None
     except (IndexUnavailable, KeyError, TypeError):

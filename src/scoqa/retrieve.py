@@ -1,18 +1,16 @@
-"""Hybrid retrieval: dense (FAISS) and BM25 scores fused, duplicates collapsed."""
+"""Hybrid retrieval over any store: dense and BM25 candidates, their scores fused
+(`scoqa.fusion.fuse`), duplicates collapsed."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import faiss
-import numpy as np
 
 from .embed import Embeds
-from .index import REBUILD_HINT, Index, IndexUnavailable, keyword_tokens
+from .fusion import Fusion, Mode, fuse, names
+from .index import keyword_tokens
 from .records import Hit, Passage
-
-MODES = ("hybrid", "dense", "bm25")
-FUSIONS = ("weighted", "rrf")
-RRF_K = 60
+from .store import REBUILD_HINT, ChunkStore, IndexUnavailable, StoredChunk
 
 
 @dataclass(frozen=True)
@@ -21,22 +19,29 @@ class RetrievalSettings:
     fusion and its weight were chosen on SciFact's train queries (eval/beir.py --tune):
     nDCG@10 0.738 at 0.75, against 0.717 for reciprocal-rank fusion."""
 
-    mode: str = "hybrid"
-    fusion: str = "weighted"
+    mode: Mode = Mode.HYBRID
+    fusion: Fusion = Fusion.WEIGHTED
     dense_weight: float = 0.75
     candidates: int = 100
     duplicate_overlap: float = 0.5
 
 
+def _mode(mode: str | Mode) -> Mode:
+    try:
+        return Mode(mode)
+    except ValueError:
+        raise ValueError(f"unknown mode {mode!r} (choose from {', '.join(names(Mode))})") from None
+
+
 class Retriever:
-    def __init__(self, index: Index, embedder: Embeds, settings: RetrievalSettings = RetrievalSettings()):
+    def __init__(self, index: ChunkStore, embedder: Embeds, settings: RetrievalSettings = RetrievalSettings()):
         if embedder.model != index.model:
             raise IndexUnavailable(
                 f"the index at {index.folder} was built with model {index.model!r}, not {embedder.model!r}; "
                 f"{REBUILD_HINT} (or use the index's model)"
             )
-        if settings.mode not in MODES or settings.fusion not in FUSIONS:
-            raise ValueError(f"mode must be one of {MODES}, fusion one of {FUSIONS}")
+        _mode(settings.mode)
+        Fusion(settings.fusion)
         self.index = index
         self.embedder = embedder
         self.settings = settings
@@ -45,76 +50,50 @@ class Retriever:
         # over 10k vectors).
         faiss.omp_set_num_threads(1)
 
-    def search(self, query: str, k: int = 5, mode: str | None = None) -> list[Hit]:
-        mode = mode or self.settings.mode
-        if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r} (choose from {', '.join(MODES)})")
+    def search(self, query: str, k: int = 5, mode: str | Mode | None = None) -> list[Hit]:
+        mode = _mode(mode or self.settings.mode)
         n = len(self.index)
         if n == 0 or not query.strip():
             return []
         depth = min(n, max(self.settings.candidates, 2 * k))
-        vector = self.embedder.embed([query])[0] if mode != "bm25" else None
-        dense = self._dense_scores(vector, depth) if vector is not None else {}
-        bm25_all = self._bm25_scores(query) if mode != "dense" else None
-        if bm25_all is not None:
-            top = np.argpartition(-bm25_all, depth - 1)[:depth] if depth < n else np.arange(n)
-            bm25 = {int(i): float(bm25_all[i]) for i in top if bm25_all[i] > 0}
-        else:
-            bm25 = {}
-        if mode == "hybrid":
+        vector = self.embedder.embed([query])[0] if mode is not Mode.BM25 else None
+        terms = keyword_tokens([query])[0] if mode is not Mode.DENSE else []
+        dense = dict(self.index.dense_search(vector, depth)) if vector is not None else {}
+        bm25 = {i: s for i, s in self.index.keyword_search(terms, depth) if s > 0} if terms else {}
+        if mode is Mode.HYBRID:
             ids = set(dense) | set(bm25)
-            for i in ids - set(dense):
-                dense[i] = float(self.index.vectors[i] @ vector)
-            for i in ids - set(bm25):
-                bm25[i] = float(bm25_all[i])
-            scores = self._fuse(ids, dense, bm25)
+            dense.update(self.index.dense_scores(vector, sorted(ids - set(dense))))
+            missing = sorted(ids - set(bm25))
+            bm25.update(self.index.keyword_scores(terms, missing) if terms else dict.fromkeys(missing, 0.0))
+            scores = fuse(dense, bm25, self.settings.fusion, self.settings.dense_weight)
         else:
-            scores = dense if mode == "dense" else bm25
+            scores = dense if mode is Mode.DENSE else bm25
         ranked = sorted(scores, key=lambda i: (-scores[i], i))
         return self._collapse(ranked, scores, dense, bm25, k)
 
-    def _dense_scores(self, vector: np.ndarray, depth: int) -> dict[int, float]:
-        scores, ids = self.index.dense.search(vector[None, :].astype(np.float32), depth)
-        return {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
-
-    def _bm25_scores(self, query: str) -> np.ndarray:
-        tokens = keyword_tokens([query])[0]
-        known = self.index.bm25.get_tokens_ids(tokens) if tokens else []
-        if not known:
-            return np.zeros(len(self.index), dtype=np.float32)
-        return self.index.bm25.get_scores_from_ids(known)
-
-    def _fuse(self, ids: set[int], dense: dict[int, float], bm25: dict[int, float]) -> dict[int, float]:
-        if self.settings.fusion == "rrf":
-            rank_dense = {i: r for r, i in enumerate(sorted(ids, key=lambda i: -dense[i]))}
-            rank_bm25 = {i: r for r, i in enumerate(sorted(ids, key=lambda i: -bm25[i]))}
-            return {i: 1 / (RRF_K + rank_dense[i]) + 1 / (RRF_K + rank_bm25[i]) for i in ids}
-        top = max(bm25.values(), default=0.0) or 1.0
-        w = self.settings.dense_weight
-        return {i: w * dense[i] + (1 - w) * bm25[i] / top for i in ids}
-
-    def _collapse(self, ranked: list[int], scores: dict[int, float], dense: dict[int, float],
-                  bm25: dict[int, float], k: int) -> list[Hit]:
+    def _collapse(self, ranked: list[str], scores: dict[str, float], dense: dict[str, float],
+                  bm25: dict[str, float], k: int) -> list[Hit]:
         """Keep the best-ranked copy of a passage that appears in several documents, and say
         where else it stands. A chunk is a copy when most of its sentences stand in a kept
         chunk of another document."""
-        kept: list[int] = []
-        owners: dict[int, list[int]] = {}  # sentence hash -> kept chunks holding it
-        copies: dict[int, list[Passage]] = {}
+        stored: dict[str, StoredChunk] = self.index.chunks(ranked)
+        kept: list[str] = []
+        owners: dict[int, list[str]] = {}  # sentence hash -> kept chunks holding it
+        copies: dict[str, list[Passage]] = {}
         for i in ranked:
-            chunk, fp = self.index.chunk(i), self.index.fingerprint(i)
-            shared: dict[int, int] = {}
-            for h in fp.tolist():
+            chunk, fp = stored[i].chunk, stored[i].fingerprint
+            shared: dict[str, int] = {}
+            for h in fp:
                 for j in owners.get(h, ()):
                     shared[j] = shared.get(j, 0) + 1
             matches = [j for j, count in shared.items()
-                       if count >= self.settings.duplicate_overlap * len(fp) and self.index.chunk(j).source != chunk.source]
+                       if count >= self.settings.duplicate_overlap * len(fp) and stored[j].chunk.source != chunk.source]
             original = min(matches, key=kept.index) if matches else None
             if original is not None:
                 copies.setdefault(original, []).append(Passage(chunk.source, chunk.start, chunk.end))
             elif len(kept) < k:
                 kept.append(i)
-                for h in fp.tolist():
+                for h in fp:
                     owners.setdefault(h, []).append(i)
-        return [Hit(self.index.chunk(i), scores[i], dense.get(i), bm25.get(i), tuple(copies.get(i, ())))
+        return [Hit(stored[i].chunk, scores[i], dense.get(i), bm25.get(i), tuple(copies.get(i, ())))
                 for i in kept]

@@ -18,6 +18,7 @@ from .answer import (  # noqa: E402
     MAX_QUESTION_CHARS, MAX_UPLOAD_BYTES, NOT_FOUND, Answer, Assistant, BadQuestion, Citation, loose_pattern,
 )
 from .build import BuildReport  # noqa: E402
+from .fusion import Mode, names  # noqa: E402
 from .index import IndexUnavailable  # noqa: E402
 
 EXAMPLES = (
@@ -99,7 +100,7 @@ def build(assistant: Assistant) -> gr.Blocks:
             with gr.Column(scale=2):
                 with gr.Accordion("Settings", open=False):
                     k = gr.Slider(1, MAX_K, value=assistant.k, step=1, label="Passages to read (top-k)")
-                    mode = gr.Radio(["hybrid", "dense", "bm25"], value="hybrid", label="Retrieval")
+                    mode = gr.Radio(names(Mode), value=Mode.HYBRID.value, label="Retrieval")
                 with gr.Accordion("Add documents", open=False):
                     files = gr.File(file_count="multiple", label=".txt, .md, .html, .pdf or .docx, up to "
                                                                   f"{MAX_UPLOAD_BYTES // 2**20} MB each")

@@ -1,0 +1,180 @@
+"""The declared interface of an index, whatever holds it: a folder (FAISS + bm25s files,
+`scoqa.index`) or a Milvus collection (`scoqa.milvus_store`).
+
+The index folder (`--index`, default .scoqa/index) always exists. For a folder index it holds
+the data; for a Milvus index it holds only `STORE`, a one-line JSON file naming where the data
+lives, so `ask`, `search`, `serve` and `eval` find it without a flag.
+
+Chunks are named by content (`chunk_id`), so an incremental build adds and removes only what
+changed, in either store. A build hands the store one `Changes` and the store applies it
+atomically: readers see the old index or the new one, never a mixture.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from .errors import ScoqaError
+from .records import Chunk, Document
+
+EXACT_LIMIT = 200_000  # above this many chunks, "auto" chooses an approximate (IVF) index
+DEFAULT_NPROBE = 128  # IVF recall@10 >= 0.95 at 1M chunks (eval/scale.py); 0.94 at 32
+REBUILD_HINT = "rebuild it with: scoqa index --rebuild"
+# Anserini's BM25 settings; on SciFact's train queries they beat bm25s's defaults (k1 1.5, b 0.75)
+# inside the hybrid (nDCG@10 0.738 against 0.734; eval/beir.py).
+BM25_PARAMS = {"k1": 0.9, "b": 0.4}
+POINTER = "STORE"
+
+
+class IndexUnavailable(ScoqaError):
+    """The index cannot be used as it is; the message says why and how to fix it."""
+
+
+class IndexMissing(IndexUnavailable):
+    """There is no index yet where one was looked for."""
+
+
+@dataclass(frozen=True)
+class DenseSpec:
+    """How the dense index is built: "flat" (exact) or "ivf" (approximate)."""
+
+    kind: str
+    nlist: int = 0
+    nprobe: int = DEFAULT_NPROBE
+
+    @staticmethod
+    def choose(kind: str, n: int) -> "DenseSpec":
+        if kind == "auto":
+            kind = "flat" if n <= EXACT_LIMIT else "ivf"
+        if kind == "flat":
+            return DenseSpec("flat")
+        if kind == "ivf":
+            return DenseSpec("ivf", nlist=max(1, min(int(4 * np.sqrt(n)), n // 39)))
+        raise ValueError(f"unknown dense index kind {kind!r} (auto, flat, ivf)")
+
+
+def chunk_id(doc: Document, start: int, end: int) -> str:
+    """A chunk's name from its content: the same passage of the same file keeps its id across
+    builds; a changed file gets new ids. The source is part of it, so two copies of one file
+    stay two chunks."""
+    key = f"{doc.source}\0{doc.sha256}\0{start}\0{end}".encode()
+    return hashlib.blake2b(key, digest_size=12).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as a store holds it, with the sentence hashes that find its copies."""
+
+    id: str
+    chunk: Chunk
+    fingerprint: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class NewChunk:
+    """A chunk to add, with its vector and the text BM25 indexes."""
+
+    id: str
+    chunk: Chunk
+    vector: np.ndarray
+    fingerprint: tuple[int, ...]
+    search_text: str
+
+
+@dataclass(frozen=True)
+class Changes:
+    """One build's outcome. The store keeps its chunks of the `documents` whose content is
+    unchanged (same source and hash), drops every other chunk, and adds `added`; with
+    `replace`, it drops every old chunk."""
+
+    manifest: dict  # model, chunker, root
+    documents: tuple[Document, ...]
+    added: tuple[NewChunk, ...]
+    dense: DenseSpec
+    replace: bool = False
+
+
+class ChunkStore(Protocol):
+    """What retrieval, building and answering need of an index. Scores: cosine for dense,
+    BM25 for keywords (the query as analysed terms, `scoqa.index.keyword_tokens`)."""
+
+    folder: Path  # the index folder the user names
+    manifest: dict
+    documents: list[Document]
+    by_source: dict[str, Document]
+
+    @property
+    def model(self) -> str: ...
+
+    def __len__(self) -> int: ...
+
+    def count(self, sources: set[str]) -> int:
+        """How many chunks the store holds for these documents."""
+        ...
+
+    def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]: ...
+
+    def keyword_search(self, terms: Sequence[str], k: int) -> list[tuple[str, float]]: ...
+
+    def dense_scores(self, vector: np.ndarray, ids: Sequence[str]) -> dict[str, float]: ...
+
+    def keyword_scores(self, terms: Sequence[str], ids: Sequence[str]) -> dict[str, float]: ...
+
+    def chunks(self, ids: Sequence[str]) -> dict[str, StoredChunk]: ...
+
+    def vectors(self, ids: Sequence[str]) -> np.ndarray: ...
+
+    def commit(self, changes: Changes) -> None: ...
+
+
+def store_location(folder: Path) -> str | None:
+    """Where the data of the index at `folder` lives, if not in the folder itself."""
+    pointer = Path(folder) / POINTER
+    if not pointer.is_file():
+        return None
+    try:
+        return json.loads(pointer.read_text(encoding="utf-8"))["store"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise IndexUnavailable(f"the index at {folder} is damaged ({POINTER} is unreadable); "
+                               f"index again with: scoqa index --store LOCATION") from None
+
+
+def point_to(folder: Path, location: str | None) -> None:
+    """Record in the index folder where its data lives (None: in the folder)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pointer = folder / POINTER
+    if location is None:
+        pointer.unlink(missing_ok=True)
+    else:
+        pointer.write_text(json.dumps({"store": location}) + "\n", encoding="utf-8")
+
+
+def normalise_location(location: str) -> str:
+    """`folder`, `milvus:PATH.db` (made absolute) or `milvus://HOST:PORT/COLLECTION`."""
+    if location == "folder":
+        return location
+    if location.startswith("milvus://"):
+        from .milvus_store import parse_server
+
+        parse_server(location)
+        return location
+    if location.startswith("milvus:") and location.endswith(".db") and len(location) > len("milvus:.db"):
+        return "milvus:" + str(Path(location[len("milvus:"):]).expanduser().resolve())
+    raise IndexUnavailable(f"unknown store {location!r}: use folder, milvus:PATH.db or milvus://HOST:PORT/COLLECTION")
+
+
+def open_store(folder: Path) -> ChunkStore:
+    """The index at `folder`, wherever its data lives."""
+    location = store_location(Path(folder))
+    if location is None:
+        from .index import Index
+
+        return Index.open(Path(folder))
+    from .milvus_store import MilvusStore
+
+    return MilvusStore.open(Path(folder), location)
