@@ -1,0 +1,63 @@
+"""The text rules scoqa applies in more than one place, each named for what it means.
+
+Cleaning judges whether a line is prose, chunking and citing cut text into sentences, and the
+reader compares a question's words with a passage's: each rule lives here once, so that a
+sentence end or a function word means the same thing everywhere.
+"""
+from __future__ import annotations
+
+import re
+
+# Tokens compared between a question and a passage (letters and digits alike).
+TOKEN = re.compile(r"\w+")
+# Words made of letters (hyphenated and elided ones whole): what a line's prose-ness is judged on.
+LETTER_WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+# English function words: frequent in prose (cleaning counts them), empty of content (a
+# question's match on them says nothing about a sentence).
+FUNCTION_WORDS = frozenset(
+    """a about after also an and are as at be been before being between but by can could did do
+    does for from had has have he her his how i if in into is it its more most name no not of on
+    or our over she should so than that the their them then there these they this those to under
+    until was we were what when where which while who whom whose why will with would you your""".split()
+)
+# A line that ends like a sentence (or a clause, before a list): the final stop and closing quotes.
+ENDS_LIKE_A_SENTENCE = re.compile(r"[.!?…:;][\"'”’)\]]*$")
+# A blank line: no sentence, and no answer, runs across one.
+PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
+
+_ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof gen col lt sgt st no nos vs etc e.g i.e cf al fig figs approx dept est inc
+    ltd co corp jr sr jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n den vol pp""".split()
+)
+# A sentence ends at a stop followed by a capital or digit (after optional quotes), or at a line end.
+_SENTENCE_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9А-ЯЁ])|\n\s*")
+
+
+def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentence spans of text[start:end], trimmed of surrounding whitespace; a stop after an
+    abbreviation ("Dr.", "U.N.") or an initial does not end a sentence."""
+    end = len(text) if end is None else end
+    spans, begin = [], start
+    for match in _SENTENCE_BOUNDARY.finditer(text, start, end):
+        cut = match.end()
+        if match.group().strip() and _is_abbreviation(text, begin, match.start()):
+            continue
+        spans.append((begin, cut))
+        begin = cut
+    spans.append((begin, end))
+    return [(a, b) for a, b in (trim(text, a, b) for a, b in spans) if a < b]
+
+
+def _is_abbreviation(text: str, begin: int, dot: int) -> bool:
+    word = text[begin:dot].rsplit(None, 1)[-1] if text[begin:dot].strip() else ""
+    word = word.lstrip("(\"'“‘").lower()
+    return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
+
+
+def trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """text[start:end] without surrounding whitespace, as offsets; start == end when blank."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
