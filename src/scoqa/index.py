@@ -23,6 +23,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from .chunk import sentences
+from .errors import ScoqaError
 from .records import Chunk, Document
 
 FORMAT_VERSION = 1
@@ -34,7 +35,7 @@ REBUILD_HINT = "rebuild it with: scoqa index --rebuild"
 BM25_PARAMS = {"k1": 0.9, "b": 0.4}
 
 
-class IndexUnavailable(Exception):
+class IndexUnavailable(ScoqaError):
     """The index cannot be used as it is; the message says why and how to fix it."""
 
 
