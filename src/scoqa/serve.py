@@ -31,8 +31,10 @@ EXAMPLES = (
 )
 CONCURRENCY = 8  # questions answered at once, UI and API together; more wait in the queue
 MAX_K = 20
-# Markdown's punctuation, as HTML entities: shown as typed, never read as links, images or emphasis.
-_MARKDOWN = str.maketrans({c: f"&#{ord(c)};" for c in "\\`*_[](){}!#|~$<>"})
+# Markdown's punctuation, as HTML entities: shown as typed, never read as links, images or emphasis
+# (":" too, or "http://..." would become a link that swallows the entities after it).
+_MARKDOWN = str.maketrans({c: f"&#{ord(c)};" for c in "\\`*_[](){}!#|~$<>:"})
+_WWW = re.compile(r"(?i)\b(www)\.")
 
 
 class PortInUse(ScoqaError):
@@ -289,5 +291,5 @@ def _text(text: str) -> str:
     whitespace runs folded to one space (a blank line would end the HTML block in the chat's
     Markdown), and Markdown's punctuation and `$ { }` as entities, so that no Markdown, template
     or math renderer acts on it (an image in a question would make the browser fetch it)."""
-    return re.sub(r"\s+", " ", text).replace("&", "&amp;").replace('"', "&quot;").replace("'", "&#x27;") \
-        .translate(_MARKDOWN)
+    escaped = re.sub(r"\s+", " ", text).replace("&", "&amp;").replace('"', "&quot;").replace("'", "&#x27;")
+    return _WWW.sub(r"\1&#46;", escaped.translate(_MARKDOWN))
