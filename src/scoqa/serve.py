@@ -128,6 +128,7 @@ def build(assistant: Assistant) -> gr.Blocks:
                     files = gr.File(file_count="multiple", label=".txt, .md, .html or .pdf, up to "
                                                                   f"{MAX_UPLOAD_BYTES // 2**20} MB each", elem_id="scoqa-files")
                     status = gr.HTML(elem_id="scoqa-upload-status")
+                # Never shown: the typed input and output of the /add_documents API.
                 api_files = gr.File(file_count="multiple", visible=False)
                 api_report = gr.JSON(visible=False)
 
@@ -232,7 +233,7 @@ def upload_html(report: UploadReport) -> str:
             f"<p class='scoqa-muted'>{report.documents} documents are searchable.</p></div>")
 
 
-def _refusal(err: Exception | str) -> gr.Error:
+def _refusal(err: Exception) -> gr.Error:
     """A message for the user (the client's AppError, the page's error toast), not a server traceback."""
     return gr.Error(html.escape(str(err)), print_exception=False)
 
