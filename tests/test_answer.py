@@ -138,28 +138,6 @@ def test_list_questions_are_recognised(question, is_list):
     assert asks_for_list(question) is is_list
 
 
-def test_uploads_are_indexed_and_bad_files_refused(corpus_copy, hashing_embedder, tmp_path):
-    from scoqa.build import build_index
-    from scoqa.index import Index
-
-    folder = tmp_path / "index"
-    build_index([corpus_copy], folder, hashing_embedder, progress=False)
-    assistant = Assistant(Retriever(Index.open(folder), hashing_embedder), KnownSpans())
-    note = tmp_path / "incoming" / "note.txt"
-    note.parent.mkdir()
-    note.write_text("The SCO Business Council is chaired by Jane Example since 2021.\n")
-    (tmp_path / "incoming" / "tool.exe").write_bytes(b"MZ\x90\x00")
-    (tmp_path / "incoming" / "broken.pdf").write_bytes(b"not a pdf at all")
-    files = sorted((tmp_path / "incoming").iterdir())
-    report = assistant.add_files(files, names=["../../" + f.name for f in files])
-    assert report.added == ["uploads/note.txt"]
-    assert sorted(name for name, _ in report.skipped) == ["uploads/broken.pdf", "uploads/tool.exe"]
-    assert sorted(p.name for p in (corpus_copy / "uploads").iterdir()) == ["note.txt"]
-    index = Index.open(folder)
-    assert len(index.documents) == 6 and "uploads/note.txt" in index.by_source
-    assert assistant.retriever.search("Who chairs the SCO Business Council?", k=1)[0].chunk.source == "uploads/note.txt"
-
-
 @pytest.mark.parametrize(("text", "picked", "whole"), [
     ("Member States - India, China, Kazakhstan and Uzbekistan. The", "China", "India, China, Kazakhstan and Uzbekistan"),
     ("threats such as terrorism, separatism, drug trafficking, organized crime.", "separatism",

@@ -77,6 +77,41 @@ def test_bad_usage_and_bad_input_exit_2_with_one_line(args, message, built, monk
     assert message in err and "Traceback" not in err
 
 
+def raw_scoqa(*args: bytes | str, stdin: bytes = b"") -> subprocess.CompletedProcess:
+    """scoqa with byte arguments and byte stdin, as a shell passes undecodable bytes."""
+    return subprocess.run([sys.executable, "-m", "scoqa.cli", *args], capture_output=True, input=stdin,
+                          env={**os.environ, "PYTHONIOENCODING": "utf-8"}, cwd=REPO, timeout=300)
+
+
+@pytest.mark.parametrize("command", ["ask", "search"])
+def test_undecodable_bytes_in_an_argument_exit_2(built, command):
+    result = raw_scoqa(command, b"Who signed the \xff\xfe memorandum?", "--index", str(built))
+    err = result.stderr.decode("utf-8", "replace")
+    assert result.returncode == 2 and "not valid UTF-8" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_an_undecodable_line_in_a_batch_gets_its_own_error(built):
+    lines = b"Where was the memorandum signed?\nWho signed the \xff\xfe memorandum?\nWhat did the SCO say about Syria?\n"
+    asked = raw_scoqa("ask", "-", "--index", str(built), stdin=lines)
+    assert asked.returncode == 0, asked.stderr
+    payloads = [json.loads(line) for line in asked.stdout.decode("utf-8").splitlines()]
+    assert len(payloads) == 3 and "error" not in payloads[0] and "error" not in payloads[2]
+    assert "not valid UTF-8" in payloads[1]["error"] and payloads[1]["question"] == "Who signed the \ufffd\ufffd memorandum?"
+    searched = raw_scoqa("search", "--json", "-k", "1", "--index", str(built), stdin=lines)
+    assert searched.returncode == 0, searched.stderr
+    results = [json.loads(line) for line in searched.stdout.decode("utf-8").splitlines()]
+    assert [len(r.get("hits", [])) for r in results] == [1, 0, 1] and "not valid UTF-8" in results[1]["error"]
+
+
+def test_index_naming_a_file_exit_2(tmp_path, capsys):
+    afile = tmp_path / "index.txt"
+    afile.write_text("not a folder", encoding="utf-8")
+    for args in (["index", str(CORPUS), "--index", str(afile)], ["search", "SCO", "--index", str(afile)]):
+        assert exit_code(args) == 2
+        assert "is a file, not a folder" in capsys.readouterr().err
+
+
 def test_damaged_index_exit_2_says_how_to_rebuild(tmp_path):
     (tmp_path / "CURRENT").write_text("gen-000001\n", encoding="utf-8")
     (tmp_path / "gen-000001").mkdir()

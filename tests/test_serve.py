@@ -1,18 +1,22 @@
-"""The chat server: the /ask API contract, concurrent sessions, errors, uploads, and HTML safety.
+"""The chat server: the /ask and /add_documents API contracts, concurrent sessions, errors,
+uploads, and HTML safety.
 
 One real server per module (real Assistant over the seed corpus, copied so uploads land in a
 temporary folder). Assertions hold whatever the reader answers today: the contract, not the answer.
 """
 from __future__ import annotations
 
+import html
+import json
 import shutil
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
-from gradio_client import Client
+from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from scoqa import cli
@@ -20,7 +24,7 @@ from scoqa.answer import Answer, Assistant, Citation
 from scoqa.build import build_index
 from scoqa.index import Index
 from scoqa.records import Chunk, Document, Hit
-from scoqa.serve import add_uploads, chat_html, serve, sources_html
+from scoqa.serve import _text, add_received_files, chat_html, serve, sources_html, upload_html
 
 from conftest import CORPUS
 
@@ -109,7 +113,10 @@ def test_eight_concurrent_sessions_get_their_own_answers(server, monkeypatch):
 @pytest.mark.parametrize("args, message", [
     (("   ",), "the question is empty"),
     (("x" * 3000,), "too long"),
-    (("When was the memorandum signed?", 0), "k must be between 1 and"),
+    (("When was the memorandum signed?", 0), "k must be a whole number between 1 and 20"),
+    (("When was the memorandum signed?", 2.5), "k must be a whole number"),
+    (("When was the memorandum signed?", "3"), "k must be a whole number"),
+    ((None,), "the question must be text"),
 ])
 def test_bad_requests_are_clear_errors(client, args, message):
     with pytest.raises(AppError, match=message):
@@ -121,6 +128,30 @@ def test_bad_requests_are_clear_errors(client, args, message):
 def test_serve_command_refuses_bad_settings(args, message, capsys):
     assert cli.main(args) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_lone_surrogate_in_a_question_is_a_clear_error(server):
+    """JSON may carry a lone surrogate (gradio_client cannot send one, so this speaks HTTP)."""
+    body = json.dumps({"data": ["Who signed the \ud800 memorandum?", 5]})  # ASCII JSON, "\\ud800" escaped
+    call = httpx.post(f"{server[1]}gradio_api/call/ask", content=body, headers={"Content-Type": "application/json"})
+    events = httpx.get(f"{server[1]}gradio_api/call/ask/{call.json()['event_id']}", timeout=60).text
+    assert "event: error" in events and "not valid UTF-8" in events
+
+
+def test_serve_refuses_a_port_in_use_naming_the_port_option(capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert cli.main(["serve", "--port", str(taken.getsockname()[1]), "--index", "/nonexistent"]) == 2
+    err = capsys.readouterr().err
+    assert "--port" in err and "GRADIO" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_markdown_in_a_question_is_shown_as_typed():
+    typed = "![x](http://tracker.example/p.png) **bold** <img src=x> `code` # head www.example.org"
+    shown = _text(typed)
+    assert not any(mark in shown for mark in ("![", "](", "**", "<img", "`", "# head", "http:", "www."))
+    assert html.unescape(shown) == typed
 
 
 def test_answer_html_escapes_document_text_and_marks_the_answer():
@@ -135,12 +166,25 @@ def test_answer_html_escapes_document_text_and_marks_the_answer():
     for page in (chat_html(found), sources_html(found), chat_html(not_found), sources_html(not_found)):
         assert "<script>" not in page and "<b>" not in page and "<i>" not in page
         assert "$$" not in page and "{{" not in page and "\n" not in page
-        assert "[1]" in page and "evil&lt;i&gt;.txt" in page and "2017-06-09" in page
+        assert "[1]</a>" in page and "evil&#60;i&#62;.txt" in page and "2017-06-09" in page
     for page in (chat_html(found), sources_html(found)):
-        assert "On <mark>&lt;b&gt;9 June&lt;/b&gt;</mark> the" in page
+        assert "On <mark>&#60;b&#62;9 June&#60;/b&#62;</mark> the" in page
         assert f"{start}–{end}" in page
     assert "scoqa-notfound" in chat_html(not_found) and "Not found in the documents" in chat_html(not_found)
     assert "Related passages" in sources_html(not_found) and f"0–{len(text)}" in sources_html(not_found)
+
+
+def test_each_answer_carries_its_own_linked_sources_with_titles(server):
+    """Turn 3's [1] links to turn 3's first passage, which stands inside turn 3's answer; the
+    citation names the document's title beside its file."""
+    assistant = server[0]
+    doc = next(d for d in assistant.retriever.index.documents if d.title)
+    quote = Citation(doc.source, 0, 20, doc.text[:20], doc.date)
+    answer = Answer(question="Q?", text=doc.text[:5], confidence=0.9, evidence=quote.quote, citations=(quote,))
+    page = chat_html(answer, 3, assistant.retriever.index)
+    assert page.count("href='#scoqa-a3-1'") >= 2 and "id='scoqa-a3-1'" in page
+    assert page.index("<details") < page.index("id='scoqa-a3-1'")
+    assert _text(doc.title) in page and "scoqa-a1-" not in page
 
 
 def test_upload_makes_a_new_fact_findable_and_refuses_bad_files_one_by_one(server, client, tmp_path):
@@ -153,11 +197,12 @@ def test_upload_makes_a_new_fact_findable_and_refuses_bad_files_one_by_one(serve
     garbage = tmp_path / "broken.pdf"
     garbage.write_bytes(bytes(range(256)) * 20)
 
-    message = add_uploads(assistant, [good, exe, garbage])
+    message = upload_html(add_received_files(assistant, [good, exe, garbage]))
 
     assert "uploads/zorblax.txt: added" in message
-    assert "tool.exe: not added: not a file type scoqa reads" in message
-    assert "broken.pdf: not added:" in message
+    assert "tool.exe: refused: not a file type scoqa reads" in message
+    assert "broken.pdf: refused:" in message
+    assert not any(f.exists() for f in (good, exe, garbage))  # the server's received copies are gone
     assert sorted(p.name for p in (docs / "uploads").iterdir()) == ["zorblax.txt"]
     index = Index.open(assistant.retriever.index.folder)
     assert len(index.documents) == before + 1 and f"{before + 1} documents are searchable" in message
@@ -168,3 +213,30 @@ def test_upload_makes_a_new_fact_findable_and_refuses_bad_files_one_by_one(serve
     seed = client.predict("When was the memorandum signed?", api_name="/ask")
     check_contract(seed, "When was the memorandum signed?", docs)
     assert any(c["source"].startswith("00") for c in seed["citations"] + seed["related"])
+
+
+def test_add_documents_api_keeps_a_good_file_when_a_bad_one_of_its_name_follows(server, client, tmp_path):
+    """Through /add_documents: a good inject.md, then a binary inject.md; the good one stays on
+    disk and in the index, and a question about its text is answered from it."""
+    assistant, _, docs = server
+    good_text = "The Velmora Compact was ratified in Quetzaltenango on 14 April 2029.\n"
+    (tmp_path / "good").mkdir()
+    (tmp_path / "bad").mkdir()
+    good = tmp_path / "good" / "inject.md"
+    good.write_text(good_text, encoding="utf-8")
+    bad = tmp_path / "bad" / "inject.md"
+    bad.write_bytes(b"\x00\xff\x00binary" * 64)
+
+    added = client.predict([handle_file(str(good))], api_name="/add_documents")
+    assert added["files"] == [{"source": "uploads/inject.md", "status": "added", "reason": None, "warning": None}]
+    refused = client.predict([handle_file(str(bad))], api_name="/add_documents")
+    assert [(f["source"], f["status"]) for f in refused["files"]] == [("uploads/inject.md", "refused")]
+    assert "binary" in refused["files"][0]["reason"] and refused["documents"] == added["documents"]
+    again = client.predict([handle_file(str(good))], api_name="/add_documents")
+    assert [f["status"] for f in again["files"]] == ["unchanged"]
+
+    assert (docs / "uploads" / "inject.md").read_text(encoding="utf-8") == good_text
+    payload = client.predict("Where was the Velmora Compact ratified?", api_name="/ask")
+    check_contract(payload, "Where was the Velmora Compact ratified?", docs)
+    cited = payload["citations"] + payload["related"]
+    assert cited and cited[0]["source"] == "uploads/inject.md"

@@ -5,34 +5,32 @@ The one facade that the command line, the chat UI and the eval harness all call.
 from __future__ import annotations
 
 import re
-import shutil
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .build import BuildReport, build_index
 from .chunk import sentences
 from .embed import Embedder
-from .store import ChunkStore, open_store
-from .ingest import SUFFIXES
+from .errors import ScoqaError
 from .lists import MAX_ITEM_WORDS, item_spans, widen_to_enumeration
 from .question import QuestionPlan, plan
 from .read import Reader, Reads, Span
 from .records import Chunk, Document, Hit, Passage
 from .retrieve import Retriever
+from .store import ChunkStore, open_store
+from .uploads import UploadReport, add_uploads
+from .userinput import require_text
 
 NOT_FOUND = "not found in the documents"
 MAX_QUESTION_CHARS = 2000
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-UPLOADS = "uploads"
 # Read this many passages first, and the rest only if none of their spans is worth answering with.
 FIRST_READ = 2
 # A list answer's further parts must be nearly as likely as its best one.
 LIST_MARGIN = 0.15
 
 
-class BadQuestion(ValueError):
+class BadQuestion(ScoqaError):
     """A question that cannot be asked (empty, too long): the asker's to fix, not a failure."""
 
 
@@ -108,35 +106,14 @@ class Assistant:
         return cls(Retriever(index, embedder), reader or Reader.load(), k)
 
     def add_files(self, files: Sequence[Path], names: Sequence[str] | None = None,
-                  notify: Callable[[str], None] = lambda message: None) -> BuildReport:
-        """Copy files into the `uploads/` folder of the indexed folder and index them
-        incrementally. Files of an unknown type, too large, or unreadable are refused (listed in
-        `report.skipped`, not kept); the index is replaced only once the new one is whole."""
+                  notify: Callable[[str], None] = lambda message: None) -> UploadReport:
+        """Add uploaded files to `uploads/` of the indexed folder (see `scoqa.uploads`) and
+        swap the new index in whole; one upload at a time."""
         with self._adding:
-            index = self.retriever.index
-            root = Path(index.manifest["root"])
-            uploads = (root / UPLOADS).resolve()
-            uploads.mkdir(parents=True, exist_ok=True)
-            refused, placed = [], []
-            for file, name in zip(files, names or [Path(f).name for f in files]):
-                name = _safe_name(name)
-                size = Path(file).stat().st_size
-                if Path(name).suffix.lower() not in SUFFIXES:
-                    refused.append((f"{UPLOADS}/{name}", f"not a file type scoqa reads ({', '.join(sorted(SUFFIXES))})"))
-                elif size > MAX_UPLOAD_BYTES:
-                    refused.append((f"{UPLOADS}/{name}", f"too large ({size / 2**20:.1f} MB; at most {MAX_UPLOAD_BYTES // 2**20} MB)"))
-                else:
-                    target = uploads / name
-                    shutil.copyfile(file, target)
-                    placed.append(target)
-            kept = [root / doc.source for doc in index.documents if (root / doc.source).is_file()]
-            report = build_index(sorted(set(kept) | set(placed)), index.folder, self.retriever.embedder,
-                                 base=root, progress=False, notify=notify)
-            for source, _ in report.skipped:
-                if (root / source).parent == uploads:
-                    (root / source).unlink(missing_ok=True)
-            report.skipped = refused + report.skipped
-            self.retriever = Retriever(open_store(index.folder), self.retriever.embedder, self.retriever.settings)
+            report = add_uploads(self.retriever.index, self.retriever.embedder, files, names, notify)
+            if any(o.status in ("added", "replaced") for o in report.outcomes):
+                self.retriever = Retriever(open_store(self.retriever.index.folder), self.retriever.embedder,
+                                           self.retriever.settings)
             return report
 
     def _read(self, question: str, chunks: list[Chunk], exhaustive: bool) -> list[Span]:
@@ -164,8 +141,8 @@ class Assistant:
         earlier questions, oldest first, so that a follow-up ("And where was it signed?") is
         searched in their context.
 
-        Raises BadQuestion for an empty or overlong question."""
-        question = question.strip()
+        Raises BadQuestion for an empty or overlong question, BadInput for one that is not text."""
+        question = require_text(question, "the question").strip()
         if not question:
             raise BadQuestion("the question is empty")
         if len(question) > MAX_QUESTION_CHARS:
@@ -255,12 +232,6 @@ def _copy(index: ChunkStore, place: Passage, evidence: Citation) -> Citation | N
 
 def _cite(doc: Document, start: int, end: int) -> Citation:
     return Citation(doc.source, start, end, doc.text[start:end], doc.date, doc.page_at(start))
-
-
-def _safe_name(name: str) -> str:
-    """A plain file name: no folders, no leading dots, no odd characters."""
-    stem = re.sub(r"[^\w.\- ]+", "_", Path(name).name).strip(" .")
-    return stem or "upload"
 
 
 def loose_pattern(text: str) -> str:

@@ -8,7 +8,9 @@ import re
 import sys
 import textwrap
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
+
+from .errors import ScoqaError
 
 from .fusion import Mode, names
 
@@ -18,12 +20,17 @@ if TYPE_CHECKING:
 DEFAULT_INDEX = ".scoqa/index"
 
 
-class UsageError(Exception):
-    """Something the user can fix; printed as one line, exit code 2."""
+class UsageError(ScoqaError):
+    """A bad argument; printed as one line, exit code 2."""
 
 
 def index_folder(arg: str | None) -> Path:
-    return Path(arg or os.environ.get("SCOQA_INDEX") or DEFAULT_INDEX)
+    """The index folder named by --index, else $SCOQA_INDEX, else the default; never a file."""
+    folder = Path(arg or os.environ.get("SCOQA_INDEX") or DEFAULT_INDEX)
+    if folder.exists() and not folder.is_dir():
+        named = "--index" if arg else "$SCOQA_INDEX" if os.environ.get("SCOQA_INDEX") else "the index folder"
+        raise UsageError(f"{named} names {folder}, which is a file, not a folder")
+    return folder
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -76,13 +83,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from .embed import ModelNotFound
-    from .index import IndexUnavailable
-
     try:
         return {"index": _index, "search": _search, "ask": _ask, "serve": _serve,
                 "eval": _eval}[args.command](args)
-    except (UsageError, IndexUnavailable, ModelNotFound, FileNotFoundError) as err:
+    except (ScoqaError, FileNotFoundError) as err:
         print(f"scoqa: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -118,16 +122,23 @@ def _search(args: argparse.Namespace) -> int:
     from .embed import Embedder
     from .retrieve import Retriever
     from .store import open_store
+    from .userinput import printable, require_text
 
     if args.k < 1:
         raise UsageError("-k must be at least 1")
-    if args.query is not None and not args.query.strip():
+    if args.query is not None and not require_text(args.query, "the query").strip():
         raise UsageError("the query is empty")
     index = open_store(index_folder(args.index))
     retriever = Retriever(index, Embedder(index.model))
-    queries = [args.query] if args.query is not None else _read_queries()
-    for query in queries:
-        hits = retriever.search(query, k=args.k, mode=args.mode)
+    for query in [args.query] if args.query is not None else _read_queries():
+        try:
+            hits = retriever.search(require_text(query, "the query"), k=args.k, mode=args.mode)
+        except ScoqaError as err:  # one bad line of a batch: say so and go on
+            if args.json:
+                print(json.dumps({"query": printable(query), "error": str(err)}, ensure_ascii=False), flush=True)
+            else:
+                print(f"scoqa: error: {err}", file=sys.stderr, flush=True)
+            continue
         print(json.dumps(_hits_json(query, hits), ensure_ascii=False) if args.json else _hits_text(hits))
         sys.stdout.flush()
     return 0
@@ -154,41 +165,41 @@ def _ensure_index(folder: Path) -> Embedder | None:
 
 
 def _ask(args: argparse.Namespace) -> int:
-    from .answer import Assistant, BadQuestion
+    from .answer import Assistant
+    from .userinput import printable, require_text
 
     if args.k < 1:
         raise UsageError("-k must be at least 1")
-    if args.question != "-" and not args.question.strip():
+    if args.question != "-" and not require_text(args.question, "the question").strip():
         raise UsageError("the question is empty")
     folder = index_folder(args.index)
     assistant = Assistant.open(folder, k=args.k, embedder=_ensure_index(folder))
     if args.question != "-":
-        try:
-            answer = assistant.ask(args.question)
-        except BadQuestion as err:
-            raise UsageError(str(err)) from None
+        answer = assistant.ask(args.question)
         print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else _answer_text(answer))
         return 0
+    _tolerant_stdin()
     for line in sys.stdin:
         if not line.strip():
             continue
         try:
             payload = assistant.ask(line).to_json()
-        except BadQuestion as err:
-            payload = {"question": line.strip()[:200], "answer": None, "confidence": 0.0, "evidence": None,
-                       "citations": [], "error": str(err)}
+        except ScoqaError as err:  # one bad line of a batch gets its own error and the batch goes on
+            payload = {"question": printable(line.strip()[:200]), "answer": None, "confidence": 0.0,
+                       "evidence": None, "citations": [], "error": str(err)}
         print(json.dumps(payload, ensure_ascii=False), flush=True)
     return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
     from .answer import Assistant
-    from .serve import serve
+    from .serve import check_port, serve
 
     if args.k < 1:
         raise UsageError("-k must be at least 1")
     if not 0 < args.port < 65536:
         raise UsageError("--port must be between 1 and 65535")
+    check_port(args.host, args.port)
     folder = index_folder(args.index)
     serve(Assistant.open(folder, k=args.k, embedder=_ensure_index(folder)), host=args.host, port=args.port)
     return 0
@@ -196,14 +207,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _eval(args: argparse.Namespace) -> int:
     from .answer import Assistant
-    from .evaluate import GoldError, evaluate, load_gold, summary_table, write_report
+    from .evaluate import evaluate, load_gold, summary_table, write_report
 
     if args.k < 1:
         raise UsageError("-k must be at least 1")
-    try:
-        gold = load_gold(args.gold)
-    except GoldError as err:
-        raise UsageError(str(err)) from None
+    gold = load_gold(args.gold)
     folder = index_folder(args.index)
     report = evaluate(Assistant.open(folder, k=args.k, embedder=_ensure_index(folder)), gold, gold_file=args.gold)
     write_report(report, args.report)
@@ -240,7 +248,15 @@ def _mark(quote: str, texts: list[str]) -> str:
     return re.sub(f"(?<!\\w)(?:{pattern})(?!\\w)", lambda m: f"«{m.group()}»", quote) if pattern else quote
 
 
-def _read_queries():
+def _tolerant_stdin() -> None:
+    """Keep undecodable bytes on stdin as lone surrogates (as in sys.argv), so that a bad line
+    is refused on its own instead of ending the batch."""
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="surrogateescape")
+
+
+def _read_queries() -> Iterator[str]:
+    _tolerant_stdin()
     interactive = sys.stdin.isatty()
     while True:
         try:

@@ -8,6 +8,8 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
+from .errors import ScoqaError
+
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
 
@@ -27,7 +29,7 @@ class Embeds(Protocol):
     def embed(self, texts: Sequence[str], progress: bool = False) -> np.ndarray: ...
 
 
-class ModelNotFound(Exception):
+class ModelNotFound(ScoqaError):
     pass
 
 

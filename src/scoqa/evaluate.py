@@ -19,6 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .answer import loose_pattern
+from .errors import ScoqaError
 from .metrics import exact_match, f1_score, normalize_answer
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ RELIABILITY_BINS = 10
 PLOTS = {"reliability": "reliability.png", "tradeoff": "abstention_tradeoff.png", "latency": "latency.png"}
 
 
-class GoldError(ValueError):
+class GoldError(ScoqaError):
     """A gold file the harness cannot use; the message names the file and line."""
 
 
