@@ -153,14 +153,18 @@ def test_word_documents_keep_headings_lists_and_tables():
 
 def test_a_document_that_cleans_to_nothing_is_named_with_its_reason(tmp_path, hashing_embedder):
     from scoqa.serve import upload_html
+    from scoqa.store import open_store
+    from scoqa.uploads import add_uploads
 
     (tmp_path / "menu.html").write_text("<ul><li>Home</li><li>Print</li><li>Share</li></ul>", encoding="utf-8")
     (tmp_path / "plain.txt").write_text(NOTES["plain.txt"], encoding="utf-8")
     report = build_index([tmp_path], tmp_path / ".index", hashing_embedder, progress=False)
     assert report.added == ["plain.txt"] and report.skipped == [("menu.html", NOTHING_SEARCHABLE)]
     assert f"menu.html ({NOTHING_SEARCHABLE})" in report.summary()
-    status = upload_html(report)
-    assert "menu.html: not added: nothing searchable" in status and "menu.html: added" not in status
+    upload = add_uploads(open_store(tmp_path / ".index"), hashing_embedder, [tmp_path / "menu.html"])
+    status = upload_html(upload)
+    assert upload.outcomes[0].reason == NOTHING_SEARCHABLE
+    assert "uploads/menu.html: refused: nothing searchable" in status and "added" not in status
 
 
 @pytest.fixture(scope="module")
