@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from hypothesis import assume, given, settings, strategies as st
 
-from scoqa.chunk import Chunker, ChunkSettings, count_tokens, search_text, sentences
+from scoqa.chunk import Chunker, ChunkSettings, count_tokens, search_text
+from scoqa.text import sentences
 from scoqa.ingest import make_document
 
 WORDS = st.sampled_from("the SCO secretary general met ambassador in Beijing on Monday and discussed "

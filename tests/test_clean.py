@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scoqa.chunk import Chunker, ChunkSettings, sentences
+from scoqa.chunk import Chunker, ChunkSettings
+from scoqa.text import sentences
 from scoqa.clean import clean, find_date
 from scoqa.ingest import make_document
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .chunk import sentences
 from .embed import Embedder
 from .errors import ScoqaError
 from .lists import MAX_ITEM_WORDS, item_spans, widen_to_enumeration
@@ -19,6 +18,7 @@ from .read import Reader, Reads, Span
 from .records import Chunk, Document, Hit, Passage
 from .retrieve import Retriever
 from .store import ChunkStore, open_store
+from .text import loose_pattern, sentences
 from .uploads import UploadReport, add_uploads
 from .userinput import require_text
 
@@ -232,12 +232,6 @@ def _copy(index: ChunkStore, place: Passage, evidence: Citation) -> Citation | N
 
 def _cite(doc: Document, start: int, end: int) -> Citation:
     return Citation(doc.source, start, end, doc.text[start:end], doc.date, doc.page_at(start))
-
-
-def loose_pattern(text: str) -> str:
-    """A regular expression for `text` in which any run of whitespace matches any other: copies
-    of a passage differ in spaces (no-break spaces, line breaks)."""
-    return r"\s+".join(map(re.escape, text.split()))
 
 
 def _same_answer(a: str, b: str) -> bool:

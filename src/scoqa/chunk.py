@@ -14,13 +14,7 @@ from functools import lru_cache
 from typing import Callable, Iterator
 
 from .records import Chunk, Document
-
-_ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof gen col lt sgt st no nos vs etc e.g i.e cf al fig figs approx dept est inc
-    ltd co corp jr sr jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n den vol pp""".split()
-)
-_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9А-ЯЁ])|\n\s*")
-
+from .text import sentences, trim
 
 @dataclass(frozen=True)
 class ChunkSettings:
@@ -40,34 +34,6 @@ def _encoding():
 
 def count_tokens(text: str) -> int:
     return len(_encoding().encode(text, disallowed_special=()))
-
-
-def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """Sentence spans of text[start:end], trimmed of surrounding whitespace."""
-    end = len(text) if end is None else end
-    spans, begin = [], start
-    for match in _BOUNDARY.finditer(text, start, end):
-        cut = match.end()
-        if match.group().strip() and _is_abbreviation(text, begin, match.start()):
-            continue
-        spans.append((begin, cut))
-        begin = cut
-    spans.append((begin, end))
-    return [s for s in (_trim(text, a, b) for a, b in spans) if s]
-
-
-def _is_abbreviation(text: str, begin: int, dot: int) -> bool:
-    word = text[begin:dot].rsplit(None, 1)[-1] if text[begin:dot].strip() else ""
-    word = word.lstrip("(\"'“‘").lower()
-    return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
-
-
-def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return (start, end) if start < end else None
 
 
 class Chunker:
@@ -150,7 +116,10 @@ def _pieces(document: Document) -> Iterator[tuple[int, int]]:
     cuts = sorted({at for start, end, _ in document.sections for at in (start, end)})
     for start, end in document.content:
         bounds = [start, *(at for at in cuts if start < at < end), end]
-        yield from (span for a, b in zip(bounds, bounds[1:]) if (span := _trim(document.text, a, b)))
+        for a, b in zip(bounds, bounds[1:]):
+            a, b = trim(document.text, a, b)
+            if a < b:
+                yield a, b
 
 
 def _heads(document: Document, start: int) -> list[str]:

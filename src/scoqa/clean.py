@@ -16,14 +16,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-_STOPWORDS = frozenset(
-    """a about after also an and are as at be been before between but by can for from had has
-    have he her his i if in into is it its more most not of on or our over she so than that the
-    their them then there these they this those to under until was we were what when where which
-    while who whom will with would you your""".split()
-)
-_WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
-_SENTENCE_END = re.compile(r"[.!?…:;][\"'”’)\]]*$")
+from .text import ENDS_LIKE_A_SENTENCE, FUNCTION_WORDS, LETTER_WORD, trim
+
 _DATELINE = re.compile(r"^\s*\d{1,4}[./-]\d{1,2}[./-]\d{1,4}(?:[ T]+\d{1,2}:\d{2}(?::\d{2})?)?\s*$")
 _CLOCK_PREFIX = re.compile(r"^\s*\d{1,2}:\d{2}(?!\d)")
 _WIDGET = re.compile(
@@ -64,7 +58,7 @@ def clean(text: str, web: bool | None = None) -> Cleaned:
     kept = ("prose", "heading", "dateline")
     content = _merge(text, [span for span, kind in zip(lines, kinds) if (kind in kept if web else kind != "blank")])
     title = next((text[s:e].strip() for (s, e), k in zip(lines, kinds) if k in ("prose", "heading")), None)
-    if title is not None and (len(_WORD.findall(title)) > _HEADING_MAX_WORDS or _SENTENCE_END.search(title)):
+    if title is not None and (len(LETTER_WORD.findall(title)) > _HEADING_MAX_WORDS or ENDS_LIKE_A_SENTENCE.search(title)):
         title = None
     return Cleaned(content=content, title=title, date=find_date(text, content))
 
@@ -90,7 +84,7 @@ def _is_scrape(text: str, lines: list[tuple[int, int]], script: str) -> bool:
 
 
 def _scrape_signal(line: str, script: str) -> bool:
-    return bool(line) and bool(_TIMESTAMP.search(line) or _furniture(line, _WORD.findall(line), script))
+    return bool(line) and bool(_TIMESTAMP.search(line) or _furniture(line, LETTER_WORD.findall(line), script))
 
 
 def _furniture(line: str, words: list[str], script: str) -> bool:
@@ -124,20 +118,20 @@ def _classify(line: str, script: str) -> str:
         return "blank"
     if _DATELINE.match(stripped):
         return "dateline"
-    words = _WORD.findall(stripped)
+    words = LETTER_WORD.findall(stripped)
     if _furniture(stripped, words, script):
         return "boilerplate"
     if script == "LATIN" and words:
-        stop = sum(w.lower() in _STOPWORDS for w in words) / len(words)
+        stop = sum(w.lower() in FUNCTION_WORDS for w in words) / len(words)
     else:
         stop = 1.0
-    if len(words) >= 8 and _SENTENCE_END.search(stripped) and stop >= 0.1:
+    if len(words) >= 8 and ENDS_LIKE_A_SENTENCE.search(stripped) and stop >= 0.1:
         return "prose"
     if len(words) >= 20 and stop >= 0.2:
         return "prose"
     if len(words) > _HEADING_MAX_WORDS:
         return "boilerplate"
-    if len(words) >= 8 and stop < 0.2 and not _SENTENCE_END.search(stripped):
+    if len(words) >= 8 and stop < 0.2 and not ENDS_LIKE_A_SENTENCE.search(stripped):
         return "dense"  # a menu run together, or a technical title: a heading only right above prose
     return "short"
 
@@ -196,15 +190,8 @@ def _merge(text: str, spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ..
             merged[-1][1] = end
         else:
             merged.append([start, end])
-    out = []
-    for start, end in merged:
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if start < end:
-            out.append((start, end))
-    return tuple(out)
+    trimmed = (trim(text, start, end) for start, end in merged)
+    return tuple((start, end) for start, end in trimmed if start < end)
 
 
 _MONTHS = {

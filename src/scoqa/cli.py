@@ -242,7 +242,7 @@ def _answer_text(answer) -> str:
 
 def _mark(quote: str, texts: list[str]) -> str:
     """«Answer» marked wherever it stands in the quote (copies differ in whitespace)."""
-    from .answer import loose_pattern
+    from .text import loose_pattern
 
     pattern = "|".join(loose_pattern(t) for t in sorted(texts, key=len, reverse=True))
     return re.sub(f"(?<!\\w)(?:{pattern})(?!\\w)", lambda m: f"«{m.group()}»", quote) if pattern else quote

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from .answer import loose_pattern
+from .text import loose_pattern
 from .errors import ScoqaError
 from .metrics import exact_match, f1_score, normalize_answer
 

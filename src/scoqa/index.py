@@ -22,8 +22,9 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from .chunk import search_text, sentences
+from .chunk import search_text
 from .records import Chunk, Document
+from .text import sentences
 from .store import (BM25_PARAMS, REBUILD_HINT, Changes, DenseSpec, IndexMissing, IndexUnavailable, StoredChunk,  # noqa: F401 (re-exported)
                     chunk_id)
 

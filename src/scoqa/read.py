@@ -14,7 +14,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import json
-import re
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,6 +25,7 @@ from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
 from .errors import ModelUnavailable
+from .text import FUNCTION_WORDS, PARAGRAPH_BREAK, TOKEN, sentences, trim
 
 MODEL_DIR = Path(__file__).parent / "models" / "reader"
 SETTINGS_FILE = "reader.json"
@@ -34,15 +34,6 @@ ADAPTER_WEIGHTS = "adapter_model.safetensors"
 ADAPTER_CONFIG = "adapter_config.json"
 HEAD = "qa_outputs"
 
-_WORD = re.compile(r"\w+")
-_SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
-_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
-# Question words that carry no content; a match on them says nothing about the sentence.
-_STOPWORDS = frozenset(
-    "a an the of in on at to for from by with and or is are was were be been being do does did "
-    "what which who whom whose when where why how that this these those it its as into than "
-    "there their they he she his her has have had not no can could would should will name".split()
-)
 _MAX_QUESTION_TOKENS = 64
 # What `span_features` returns, in order; `reader.json` holds one calibration weight for each.
 FEATURES = ("margin", "log_prob", "sentence_overlap", "answer_in_question")
@@ -124,16 +115,12 @@ def span_features(
     The expected answer type (a date for "when", a name for "who"), by question form or by
     spaCy entity, did not help on the tuning articles; the model card has the figures.
     """
-    q_words = {w for w in _WORD.findall(question.lower()) if w not in _STOPWORDS}
-    sent_start = 0
-    for m in _SENTENCE_END.finditer(passage, 0, start):
-        sent_start = m.end()
-    m = _SENTENCE_END.search(passage, end)
-    sent_end = m.end() if m else len(passage)
-    sentence = set(_WORD.findall(passage[sent_start:sent_end].lower()))
+    q_words = {w for w in TOKEN.findall(question.lower()) if w not in FUNCTION_WORDS}
+    around = [(a, b) for a, b in sentences(passage) if a < end and start < b] or [(start, end)]
+    sentence = set(TOKEN.findall(passage[around[0][0]:around[-1][1]].lower()))
     overlap = len(q_words & sentence) / len(q_words) if q_words else 0.0
-    a_words = _WORD.findall(passage[start:end].lower())
-    all_q = set(_WORD.findall(question.lower()))
+    a_words = TOKEN.findall(passage[start:end].lower())
+    all_q = set(TOKEN.findall(question.lower()))
     in_question = sum(w in all_q for w in a_words) / len(a_words) if a_words else 1.0
     return (margin, log_prob, overlap, in_question)
 
@@ -148,11 +135,7 @@ def _snap(text: str, start: int, end: int) -> tuple[int, int]:
         start -= 1
     while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
         end += 1
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
+    return trim(text, start, end)
 
 
 class Reader:
@@ -336,7 +319,7 @@ class Reader:
             a, b = _snap(passage, offsets[i][0], offsets[j][1])
             # A passage can hold several paragraphs (a chunk, or a scrape's menu lines); an
             # answer never runs from one into the next.
-            if a >= b or _PARAGRAPH_BREAK.search(passage, a, b):
+            if a >= b or PARAGRAPH_BREAK.search(passage, a, b):
                 continue
             features = span_features(
                 question, passage, a, b, score - null, float(log_p_start[i] + log_p_end[j])

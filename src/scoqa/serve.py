@@ -17,10 +17,11 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # no telemetry and no version 
 
 import gradio as gr  # noqa: E402
 
-from .answer import MAX_QUESTION_CHARS, NOT_FOUND, Answer, Assistant, Citation, loose_pattern  # noqa: E402
+from .answer import MAX_QUESTION_CHARS, NOT_FOUND, Answer, Assistant, Citation  # noqa: E402
 from .errors import ScoqaError  # noqa: E402
 from .fusion import Mode, names  # noqa: E402
 from .store import ChunkStore  # noqa: E402
+from .text import loose_pattern  # noqa: E402
 from .uploads import MAX_UPLOAD_BYTES, UploadReport  # noqa: E402
 from .userinput import require_whole_number  # noqa: E402
 

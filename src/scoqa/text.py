@@ -61,3 +61,9 @@ def trim(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
+
+
+def loose_pattern(text: str) -> str:
+    """A regular expression for `text` in which any run of whitespace matches any other: copies
+    of a passage differ in spaces (no-break spaces, line breaks)."""
+    return r"\s+".join(map(re.escape, text.split()))
