@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from scoqa.answer import Assistant
+from scoqa.answer import Assistant, AssistantSettings
 from scoqa.build import build_index
 from scoqa.embed import DEFAULT_MODEL, Embedder
 from scoqa.index import Index
@@ -48,7 +48,7 @@ def main() -> None:
     embedder = Embedder(DEFAULT_MODEL)  # one model for building and asking, as in `scoqa ask`
     build_index([args.data], folder, embedder, progress=False)
     index = Index.open(folder)
-    assistant = Assistant(Retriever(index, embedder), Reader.load(quantize=args.quantize), k=args.k)
+    assistant = Assistant(Retriever(index, embedder), Reader.load(quantize=args.quantize), AssistantSettings(k=args.k))
     questions = [json.loads(line)["question"] for line in args.gold.read_text().splitlines() if line.strip()]
     assistant.ask(questions[0])  # loads the models; not timed
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from scoqa.answer import Assistant
+from scoqa.answer import Assistant, AssistantSettings
 from scoqa.build import build_index
 from scoqa.embed import Embedder
 from scoqa.metrics import f1_score
@@ -62,7 +62,7 @@ def main() -> None:
     write_articles(articles, args.out / "docs")
     embedder = Embedder()
     build_index([args.out / "docs"], args.out / "index", embedder, progress=True)
-    assistant = Assistant.open(args.out / "index", k=args.k, embedder=embedder)
+    assistant = Assistant.open(args.out / "index", settings=AssistantSettings(k=args.k), embedder=embedder)
     items = [(qa["id"], qa["question"], [a["text"] for a in qa["answers"]])
              for a in articles for p in a["paragraphs"] for qa in p["qas"]][:: args.sample]
 

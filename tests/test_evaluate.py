@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from scoqa import cli
-from scoqa.answer import Answer, Assistant, Citation
+from scoqa.answer import Answer, Assistant, AssistantSettings, Citation
 from scoqa.evaluate import GoldError, evaluate, load_gold, summary_table, tradeoff, write_report, _retrieved
 from scoqa.read import Span
-from scoqa.records import Chunk, Hit, Passage
+from scoqa.records import Chunk, Hit, Location
 from scoqa.retrieve import Retriever
 
 SIGNED = "The document was signed by SCO Secretary-General Rashid Alimov and ICRC Vice President Christine Beerli."
@@ -194,7 +194,7 @@ def test_inexact_citation_is_counted_and_listed(seed_index, tmp_path):
     bad = Citation(MEMO, start + 1, end, doc.text[start:end])
 
     class Fixed:
-        retriever = type("R", (), {"index": seed_index})()
+        documents, index_folder = seed_index.by_source, seed_index.folder
         k, threshold = 5, 0.5
 
         def ask(self, question, history=()):
@@ -212,7 +212,7 @@ def test_recall_counts_containment_and_overlap_of_a_cut_sentence(seed_index):
     start, end = where(SIGNED, doc.text)
     whole = Hit(Chunk(doc, start - 5, end + 5), 1.0)
     cut = Hit(Chunk(doc, start + 10, start + 400), 1.0)
-    elsewhere = Hit(Chunk(doc, 0, 20), 1.0, also_in=(Passage(MEMO, start, start + 10),))
+    elsewhere = Hit(Chunk(doc, 0, 20), 1.0, also_in=(Location(MEMO, start, start + 10),))
     documents = seed_index.by_source
     spaced = SIGNED.replace(" ", "\n  ", 2)
     assert _retrieved(spaced, [MEMO], [whole], documents)
@@ -260,7 +260,7 @@ def test_cli_exit_2_on_a_bad_or_missing_gold_file(tmp_path, capsys):
 
 def test_cli_writes_the_report_and_prints_a_summary(seed_index, embedder, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(Assistant, "open", classmethod(
-        lambda cls, folder, reader=None, k=5, **_: Assistant(Retriever(seed_index, embedder), Scripted(), k)))
+        lambda cls, folder, reader=None, settings=AssistantSettings(), **_: Assistant(Retriever(seed_index, embedder), Scripted(), settings)))
     gold = write_gold(tmp_path / "gold.jsonl", GOLD)
     assert cli.main(["eval", "--gold", str(gold), "--report", str(tmp_path / "out"),
                      "--index", str(seed_index.folder), "-k", "3"]) == 0

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from scoqa.errors import ModelUnavailable
 from scoqa.metrics import f1_score
 from scoqa.read import MODEL_DIR, Reader, Span, _snap
 
@@ -34,7 +35,7 @@ def reader() -> Reader:
 
 
 def check_span(span: Span, passages: list[str]) -> None:
-    text = passages[span.passage]
+    text = passages[span.passage_index]
     assert text[span.start : span.end] == span.text
     assert span.text == span.text.strip() and span.text
     assert 0.0 <= span.confidence <= 1.0
@@ -66,7 +67,7 @@ def test_span_on_known_passage(reader: Reader) -> None:
 def test_offsets_exact_across_passages(reader: Reader) -> None:
     passages = [PHOTOSYNTHESIS, "  " + TOWER + "\n", FILLER]
     spans = reader.read("Where is the Eiffel Tower?", passages, top_n=5)
-    assert spans and spans[0].passage == 1
+    assert spans and spans[0].passage_index == 1
     assert "Paris" in spans[0].text or "Champ de Mars" in spans[0].text
     for span in spans:
         check_span(span, passages)
@@ -85,7 +86,7 @@ def test_threshold_is_a_setting() -> None:
 
 
 def test_a_calibration_of_another_feature_set_is_refused() -> None:
-    with pytest.raises(ValueError, match="recalibrate"):
+    with pytest.raises(ModelUnavailable, match="recalibrate"):
         Reader.load(calibration=(0.2, 0.0, 1.4, -0.9, -0.2, -1.4))  # runs 4 and 5 had five features
 
 

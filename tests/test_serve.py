@@ -178,10 +178,10 @@ def test_each_answer_carries_its_own_linked_sources_with_titles(server):
     """Turn 3's [1] links to turn 3's first passage, which stands inside turn 3's answer; the
     citation names the document's title beside its file."""
     assistant = server[0]
-    doc = next(d for d in assistant.retriever.index.documents if d.title)
+    doc = next(d for d in assistant.documents.values() if d.title)
     quote = Citation(doc.source, 0, 20, doc.text[:20], doc.date)
     answer = Answer(question="Q?", text=doc.text[:5], confidence=0.9, evidence=quote.quote, citations=(quote,))
-    page = chat_html(answer, 3, assistant.retriever.index)
+    page = chat_html(answer, 3, assistant.documents)
     assert page.count("href='#scoqa-a3-1'") >= 2 and "id='scoqa-a3-1'" in page
     assert page.index("<details") < page.index("id='scoqa-a3-1'")
     assert _text(doc.title) in page and "scoqa-a1-" not in page

@@ -8,14 +8,14 @@ import re
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from .embed import Embedder
 from .errors import ScoqaError
 from .lists import MAX_ITEM_WORDS, item_spans, widen_to_enumeration
 from .question import QuestionPlan, plan
 from .read import Reader, Reads, Span
-from .records import Chunk, Document, Hit, Passage
+from .records import Chunk, Document, Hit, Location
 from .retrieve import Retriever
 from .store import ChunkStore, open_store
 from .text import loose_pattern, sentences
@@ -23,11 +23,27 @@ from .uploads import UploadReport, add_uploads
 from .userinput import require_text
 
 NOT_FOUND = "not found in the documents"
-MAX_QUESTION_CHARS = 2000
-# Read this many passages first, and the rest only if none of their spans is worth answering with.
-FIRST_READ = 2
-# A list answer's further parts must be nearly as likely as its best one.
-LIST_MARGIN = 0.15
+
+
+@dataclass(frozen=True)
+class AssistantSettings:
+    """The Assistant's knobs, in one place.
+
+    - `k`: passages retrieved and read per question.
+    - `first_read`: read this many passages first, and the rest only if none of their spans is
+      worth answering with (most answers stand in the first passages).
+    - `list_margin`: a list answer's further parts must be nearly as likely as its best one.
+    - `threshold`: the least confidence worth answering with (None: the reader's own).
+    """
+
+    k: int = 5
+    first_read: int = 2
+    list_margin: float = 0.15
+    max_question_chars: int = 2000
+    threshold: float | None = None
+
+
+MAX_QUESTION_CHARS = AssistantSettings.max_question_chars
 
 
 class BadQuestion(ScoqaError):
@@ -85,17 +101,15 @@ class Answer:
 class Assistant:
     """Thread-safe: many sessions may ask at once; adding files swaps the index in whole."""
 
-    def __init__(self, retriever: Retriever, reader: Reads, k: int = 5, threshold: float | None = None):
-        """`threshold`: the least confidence worth answering with (default: the reader's
-        no-answer threshold)."""
+    def __init__(self, retriever: Retriever, reader: Reads, settings: AssistantSettings = AssistantSettings()):
         self.retriever = retriever
         self.reader = reader
-        self.k = k
-        self.threshold = reader.no_answer_threshold if threshold is None else threshold
+        self.settings = settings
+        self.threshold = reader.no_answer_threshold if settings.threshold is None else settings.threshold
         self._adding = threading.Lock()
 
     @classmethod
-    def open(cls, index_folder: Path, reader: Reads | None = None, k: int = 5,
+    def open(cls, index_folder: Path, reader: Reads | None = None, settings: AssistantSettings = AssistantSettings(),
              embedder: Embedder | None = None) -> "Assistant":
         """Load the index, its embedding model and the reader once; ask many times. An
         `embedder` already loaded (the one that just built the index) is reused if it is the
@@ -103,7 +117,20 @@ class Assistant:
         index = open_store(index_folder)
         if embedder is None or embedder.model != index.model:
             embedder = Embedder(index.model)
-        return cls(Retriever(index, embedder), reader or Reader.load(), k)
+        return cls(Retriever(index, embedder), reader or Reader.load(), settings)
+
+    @property
+    def k(self) -> int:
+        return self.settings.k
+
+    @property
+    def index_folder(self) -> Path:
+        return self.retriever.index.folder
+
+    @property
+    def documents(self) -> Mapping[str, Document]:
+        """The indexed documents by source, as the index holds them now."""
+        return self.retriever.index.by_source
 
     def add_files(self, files: Sequence[Path], names: Sequence[str] | None = None,
                   notify: Callable[[str], None] = lambda message: None) -> UploadReport:
@@ -126,14 +153,14 @@ class Assistant:
         only spans of the chunk's own text are kept, with offsets into it."""
         heads = [f"{label}\n" if (label := c.document.label_at(c.start)) else "" for c in chunks]
         passages = [head + c.text for head, c in zip(heads, chunks)]
-        first = len(passages) if exhaustive else min(len(passages), FIRST_READ)
+        first = len(passages) if exhaustive else min(len(passages), self.settings.first_read)
         spans = self.reader.read(question, passages[:first], top_n=2 * len(passages), threshold=0.0)
         if first < len(passages) and (not spans or spans[0].confidence < self.threshold):
             rest = self.reader.read(question, passages[first:], top_n=2 * len(passages), threshold=0.0)
-            spans += [replace(s, passage=s.passage + first) for s in rest]
-            spans.sort(key=lambda s: (-s.confidence, s.passage, s.start))
-        return [replace(s, start=s.start - len(heads[s.passage]), end=s.end - len(heads[s.passage]))
-                for s in spans if s.start >= len(heads[s.passage])]
+            spans += [replace(s, passage_index=s.passage_index + first) for s in rest]
+            spans.sort(key=lambda s: (-s.confidence, s.passage_index, s.start))
+        return [replace(s, start=s.start - len(heads[s.passage_index]), end=s.end - len(heads[s.passage_index]))
+                for s in spans if s.start >= len(heads[s.passage_index])]
 
     def ask(self, question: str, history: Sequence[str] = (), k: int | None = None,
             mode: str | None = None) -> Answer:
@@ -145,8 +172,9 @@ class Assistant:
         question = require_text(question, "the question").strip()
         if not question:
             raise BadQuestion("the question is empty")
-        if len(question) > MAX_QUESTION_CHARS:
-            raise BadQuestion(f"the question is too long ({len(question):,} characters; at most {MAX_QUESTION_CHARS:,})")
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise BadQuestion(f"the question is too long ({len(question):,} characters; at most {limit:,})")
         retriever = self.retriever  # one index throughout, even if files are added meanwhile
         k = k or self.k
         asked = plan(question, history)
@@ -156,14 +184,14 @@ class Assistant:
             return Answer(question, None, 0.0, None, (), related=tuple(hits), hits=tuple(hits))
         chosen = self._pick(asked, spans, hits)
         best = chosen[0]
-        guess = _span_citation(hits[best.passage].chunk, best)
+        guess = _span_citation(hits[best.passage_index].chunk, best)
         if best.confidence < self.threshold:
             return Answer(question, None, best.confidence, None, (), related=tuple(hits), guess=guess,
                           hits=tuple(hits))
         citations = []
         for span in chosen + spans:
             if span in chosen or any(_same_answer(span.text, c.text) for c in chosen):
-                hit = hits[span.passage]
+                hit = hits[span.passage_index]
                 evidence = _evidence(hit.chunk, span)
                 citations.append(evidence)
                 citations += [c for place in hit.also_in if (c := _copy(retriever.index, place, evidence))]
@@ -172,7 +200,7 @@ class Assistant:
         if asked.listing or asked.who_did:
             for span in chosen:
                 for item in item_spans(span):
-                    parts.setdefault(" ".join(item.text.lower().split()), _span_citation(hits[span.passage].chunk, item))
+                    parts.setdefault(" ".join(item.text.lower().split()), _span_citation(hits[span.passage_index].chunk, item))
         if asked.statement:
             text = unique[0].quote
         elif len(chosen) == 1 and len(parts) == 2 and asked.who_did:
@@ -188,21 +216,21 @@ class Assistant:
         part nearly as confident, once each."""
         best = spans[0]
         if asked.who_did:
-            return [widen_to_enumeration(hits[best.passage].chunk.text, best, min_items=2, item_words=MAX_ITEM_WORDS)]
+            return [widen_to_enumeration(hits[best.passage_index].chunk.text, best, min_items=2, item_words=MAX_ITEM_WORDS)]
         if not asked.listing:
             return [best]
         chosen: list[Span] = []
         for span in spans:
-            if span.confidence < max(self.threshold, best.confidence - LIST_MARGIN):
+            if span.confidence < max(self.threshold, best.confidence - self.settings.list_margin):
                 break
-            span = widen_to_enumeration(hits[span.passage].chunk.text, span)
+            span = widen_to_enumeration(hits[span.passage_index].chunk.text, span)
             if not any(_same_answer(span.text, c.text) or _overlap(span, c) for c in chosen):
                 chosen.append(span)
         return chosen or [best]
 
 
 def _overlap(a: Span, b: Span) -> bool:
-    return a.passage == b.passage and a.start < b.end and b.start < a.end
+    return a.passage_index == b.passage_index and a.start < b.end and b.start < a.end
 
 
 def _span_citation(chunk: Chunk, span: Span) -> Citation:
@@ -217,7 +245,7 @@ def _evidence(chunk: Chunk, span: Span) -> Citation:
     return _cite(chunk.document, start, end)
 
 
-def _copy(index: ChunkStore, place: Passage, evidence: Citation) -> Citation | None:
+def _copy(index: ChunkStore, place: Location, evidence: Citation) -> Citation | None:
     """The evidence in a copy of the passage in another document, if it stands there whole
     (copies often differ in whitespace, such as no-break spaces)."""
     doc = index.by_source.get(place.source)

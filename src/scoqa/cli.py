@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 from .errors import ScoqaError
-
 from .fusion import Mode, names
+from .packaged import offline
 
 if TYPE_CHECKING:
     from .embed import Embedder
@@ -83,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    offline()
     try:
         return {"index": _index, "search": _search, "ask": _ask, "serve": _serve,
                 "eval": _eval}[args.command](args)
@@ -165,7 +166,7 @@ def _ensure_index(folder: Path) -> Embedder | None:
 
 
 def _ask(args: argparse.Namespace) -> int:
-    from .answer import Assistant
+    from .answer import Assistant, AssistantSettings
     from .userinput import printable, require_text
 
     if args.k < 1:
@@ -173,7 +174,7 @@ def _ask(args: argparse.Namespace) -> int:
     if args.question != "-" and not require_text(args.question, "the question").strip():
         raise UsageError("the question is empty")
     folder = index_folder(args.index)
-    assistant = Assistant.open(folder, k=args.k, embedder=_ensure_index(folder))
+    assistant = Assistant.open(folder, settings=AssistantSettings(k=args.k), embedder=_ensure_index(folder))
     if args.question != "-":
         answer = assistant.ask(args.question)
         print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else _answer_text(answer))
@@ -192,7 +193,7 @@ def _ask(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .answer import Assistant
+    from .answer import Assistant, AssistantSettings
     from .serve import check_port, serve
 
     if args.k < 1:
@@ -201,19 +202,19 @@ def _serve(args: argparse.Namespace) -> int:
         raise UsageError("--port must be between 1 and 65535")
     check_port(args.host, args.port)
     folder = index_folder(args.index)
-    serve(Assistant.open(folder, k=args.k, embedder=_ensure_index(folder)), host=args.host, port=args.port)
+    serve(Assistant.open(folder, settings=AssistantSettings(k=args.k), embedder=_ensure_index(folder)), host=args.host, port=args.port)
     return 0
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from .answer import Assistant
+    from .answer import Assistant, AssistantSettings
     from .evaluate import evaluate, load_gold, summary_table, write_report
 
     if args.k < 1:
         raise UsageError("-k must be at least 1")
     gold = load_gold(args.gold)
     folder = index_folder(args.index)
-    report = evaluate(Assistant.open(folder, k=args.k, embedder=_ensure_index(folder)), gold, gold_file=args.gold)
+    report = evaluate(Assistant.open(folder, settings=AssistantSettings(k=args.k), embedder=_ensure_index(folder)), gold, gold_file=args.gold)
     write_report(report, args.report)
     print(summary_table(report))
     print(f"report: {args.report / 'report.md'}")

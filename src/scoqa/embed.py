@@ -1,7 +1,6 @@
 """Dense embeddings with sentence-transformers, loaded from local folders only."""
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Protocol, Sequence
@@ -33,13 +32,6 @@ class ModelNotFound(ScoqaError):
     pass
 
 
-def offline() -> None:
-    """Models come from packages or local folders; a hub lookup would fail behind a firewall."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
 def model_folder(model: str) -> Path:
     """The local folder of a model: the packaged default, or any sentence-transformers folder."""
     if model == DEFAULT_MODEL:
@@ -69,6 +61,8 @@ class Embedder:
     def _transformer(self):
         with self._lock:
             if self._st is None:
+                from .packaged import offline
+
                 offline()
                 from sentence_transformers import SentenceTransformer
                 from transformers.utils import logging as hf_logging

@@ -195,7 +195,7 @@ def evaluate(assistant: Assistant, gold: Sequence[GoldQuestion], gold_file: Path
     warm-up, so the first question does not pay for lazy loading. Recall@k is measured on the
     passages the answer was read from (`Answer.hits`)."""
     by_id = {q.id: q for q in gold}
-    documents = assistant.retriever.index.by_source
+    documents = assistant.documents
     problems = [p for q in gold for p in _gold_problems(q, documents)]
     assistant.ask(gold[0].question)
     results = []
@@ -206,7 +206,7 @@ def evaluate(assistant: Assistant, gold: Sequence[GoldQuestion], gold_file: Path
         latency = time.perf_counter() - started
         results.append(_score(q, answer, documents, latency))
     types = sorted({r.type for r in results}, key=TYPES.index)
-    return EvalReport(None if gold_file is None else str(gold_file), str(assistant.retriever.index.folder),
+    return EvalReport(None if gold_file is None else str(gold_file), str(assistant.index_folder),
                       assistant.k, assistant.threshold, totals(results),
                       {t: totals([r for r in results if r.type == t]) for t in types}, tuple(results), tuple(problems))
 

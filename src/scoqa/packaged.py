@@ -32,6 +32,16 @@ REPAIR = (
 )
 
 
+def offline() -> None:
+    """Models come from packages or local folders, and nothing phones home: a hub lookup or a
+    telemetry call would fail behind a firewall. Called where scoqa starts (the CLI) and where
+    it loads models or builds the chat, before the libraries that read these are imported."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
 def cache_root() -> Path:
     """``$SCOQA_CACHE``, else ``$XDG_CACHE_HOME/scoqa``, else ``~/.cache/scoqa``."""
     if os.environ.get("SCOQA_CACHE"):

@@ -7,12 +7,6 @@ ships inside the package, so reading needs no network.
 
 from __future__ import annotations
 
-import os
-
-# Set before transformers is imported: a hub lookup would fail on offline machines.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
 import json
 import threading
 from dataclasses import dataclass, replace
@@ -21,10 +15,9 @@ from typing import Any, Protocol, Sequence
 
 import numpy as np
 import torch
-from transformers import AutoModelForQuestionAnswering, AutoTokenizer
-from transformers.utils import logging as hf_logging
 
 from .errors import ModelUnavailable
+from .packaged import offline
 from .text import FUNCTION_WORDS, PARAGRAPH_BREAK, TOKEN, sentences, trim
 
 MODEL_DIR = Path(__file__).parent / "models" / "reader"
@@ -41,9 +34,9 @@ FEATURES = ("margin", "log_prob", "sentence_overlap", "answer_in_question")
 
 @dataclass(frozen=True)
 class Span:
-    """One answer: ``passages[passage][start:end] == text``."""
+    """One answer: ``passages[passage_index][start:end] == text``."""
 
-    passage: int
+    passage_index: int
     start: int
     end: int
     text: str
@@ -65,7 +58,7 @@ class Reads(Protocol):
 class Candidate:
     """A scored span before calibration; the training script fits the calibration on these."""
 
-    passage: int
+    passage_index: int
     start: int
     end: int
     text: str
@@ -171,14 +164,18 @@ class Reader:
         Weights ship in fp16 to stay small and run in fp32 (fp16 matmuls are slow on CPU);
         with ``quantize`` the linear layers become int8 dynamic, which the model card measures.
         """
+        offline()  # before transformers is imported
+        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
         folder = Path(path) if path is not None else MODEL_DIR
         settings = ReaderSettings.from_json(folder / SETTINGS_FILE)
         settings = replace(settings, **overrides)
         if len(settings.calibration) != len(FEATURES) + 1:
-            raise ValueError(
+            raise ModelUnavailable(
                 f"{folder / SETTINGS_FILE}: the calibration has {len(settings.calibration)} values, this "
                 f"reader computes {len(FEATURES)} features (plus a bias); "
-                f"recalibrate it: python scripts/train_reader.py --epochs 0 --base {folder} --out DIR"
+                f"recalibrate it: python scripts/calibrate_reader.py --data ../shared/benchmarks/squad --model {folder}"
             )
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
@@ -210,15 +207,15 @@ class Reader:
         """
         threshold = self.no_answer_threshold if threshold is None else threshold
         spans = [
-            Span(c.passage, c.start, c.end, c.text, self.confidence(c.features))
+            Span(c.passage_index, c.start, c.end, c.text, self.confidence(c.features))
             for c in self.candidates(question, passages)
         ]
-        spans.sort(key=lambda s: (-s.confidence, s.passage, s.start, s.end))
+        spans.sort(key=lambda s: (-s.confidence, s.passage_index, s.start, s.end))
         kept: list[Span] = []
         for span in spans:
             if span.confidence < threshold or len(kept) == top_n:
                 break
-            if not any(k.passage == span.passage and k.start < span.end and span.start < k.end
+            if not any(k.passage_index == span.passage_index and k.start < span.end and span.start < k.end
                        for k in kept):
                 kept.append(span)
         return kept
@@ -251,7 +248,7 @@ class Reader:
                     question, passages[p], p, enc.sequence_ids(w), enc["offset_mapping"][w],
                     start_logits[row], end_logits[row],
                 ):
-                    key = (cand.passage, cand.start, cand.end)
+                    key = (cand.passage_index, cand.start, cand.end)
                     if key not in best or cand.features[0] > best[key].features[0]:
                         best[key] = cand
         return list(best.values())
@@ -332,6 +329,7 @@ def _merged_adapters(folder: Path, settings: ReaderSettings) -> tuple[torch.nn.M
     """The packaged base with the shipped adapters and span head merged into its weights, so
     reading costs what the plain model costs."""
     from peft import PeftModel
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
     from .packaged import MPNET, mpnet_folder
 

@@ -58,7 +58,7 @@ class Chunk:
 
 
 @dataclass(frozen=True)
-class Passage:
+class Location:
     """Where a passage stands: used to say where else a duplicated passage appears."""
 
     source: str
@@ -74,4 +74,4 @@ class Hit:
     score: float
     dense: float | None = None
     bm25: float | None = None
-    also_in: tuple[Passage, ...] = ()
+    also_in: tuple[Location, ...] = ()

@@ -9,7 +9,7 @@ import faiss
 from .embed import Embeds
 from .fusion import Fusion, Mode, fuse, names
 from .index import keyword_tokens
-from .records import Hit, Passage
+from .records import Hit, Location
 from .store import REBUILD_HINT, ChunkStore, IndexUnavailable, StoredChunk
 
 
@@ -79,7 +79,7 @@ class Retriever:
         stored: dict[str, StoredChunk] = self.index.chunks(ranked)
         kept: list[str] = []
         owners: dict[int, list[str]] = {}  # sentence hash -> kept chunks holding it
-        copies: dict[str, list[Passage]] = {}
+        copies: dict[str, list[Location]] = {}
         for i in ranked:
             chunk, fp = stored[i].chunk, stored[i].fingerprint
             shared: dict[str, int] = {}
@@ -90,7 +90,7 @@ class Retriever:
                        if count >= self.settings.duplicate_overlap * len(fp) and stored[j].chunk.source != chunk.source]
             original = min(matches, key=kept.index) if matches else None
             if original is not None:
-                copies.setdefault(original, []).append(Passage(chunk.source, chunk.start, chunk.end))
+                copies.setdefault(original, []).append(Location(chunk.source, chunk.start, chunk.end))
             elif len(kept) < k:
                 kept.append(i)
                 for h in fp:

@@ -6,21 +6,19 @@ nothing is fetched from the internet. Errors a user causes (`ScoqaError`) become
 chat and an AppError for API clients, never a traceback.
 """
 import html
-import os
 import re
 import socket
 import sys
 from pathlib import Path
-from typing import Any, Callable, Sequence
-
-os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # no telemetry and no version check, in any gradio app here
+from typing import Any, Callable, Mapping, Sequence
 
 import gradio as gr  # noqa: E402
 
 from .answer import MAX_QUESTION_CHARS, NOT_FOUND, Answer, Assistant, Citation  # noqa: E402
 from .errors import ScoqaError  # noqa: E402
 from .fusion import Mode, names  # noqa: E402
-from .store import ChunkStore  # noqa: E402
+from .packaged import offline  # noqa: E402
+from .records import Document  # noqa: E402
 from .text import loose_pattern  # noqa: E402
 from .uploads import MAX_UPLOAD_BYTES, UploadReport  # noqa: E402
 from .userinput import require_whole_number  # noqa: E402
@@ -68,6 +66,7 @@ a.scoqa-n { text-decoration: none; }
 
 def build(assistant: Assistant) -> gr.Blocks:
     """The app around one loaded Assistant: its models are loaded once and shared by all sessions."""
+    offline()
 
     def respond(question: str, chat: list[dict], asked: list[str], k: float, mode: str) -> tuple:
         """One chat turn; the session's earlier questions go along so that follow-ups resolve.
@@ -78,7 +77,7 @@ def build(assistant: Assistant) -> gr.Blocks:
             gr.Warning(html.escape(str(err)))
             return gr.skip(), gr.skip(), gr.skip()
         turn = [{"role": "user", "content": _text(answer.question)},
-                {"role": "assistant", "content": chat_html(answer, len(asked) + 1, assistant.retriever.index)}]
+                {"role": "assistant", "content": chat_html(answer, len(asked) + 1, assistant.documents)}]
         return [*chat, *turn], [*asked, answer.question], ""
 
     def ask(question: str, k: int = assistant.k) -> dict[str, Any]:
@@ -101,7 +100,7 @@ def build(assistant: Assistant) -> gr.Blocks:
             return gr.skip(), None
 
     def add_documents(files: list[str] | None) -> dict[str, Any]:
-        """Add .txt, .md, .html or .pdf files to the index: one entry per file (added, replaced,
+        """Add .txt, .md, .html, .pdf or .docx files to the index: one entry per file (added, replaced,
         unchanged, or refused with the reason) and how many documents are searchable."""
         try:
             return add_received_files(assistant, files or []).to_json()
@@ -186,28 +185,28 @@ def check_port(host: str, port: int) -> None:
             raise PortInUse(f"cannot serve on {host}:{port} ({err.strerror or err}); choose another port with --port") from None
 
 
-def chat_html(answer: Answer, turn: int = 1, index: ChunkStore | None = None) -> str:
+def chat_html(answer: Answer, turn: int = 1, documents: Mapping[str, Document] | None = None) -> str:
     """The answer with its span marked in the evidence sentence, numbered citations that link to
     their passages, and those passages inline (collapsed), so each answer keeps its own sources;
     or, when the documents do not say, a visibly different note with the closest passages.
-    `turn` numbers the answer within the chat (its anchors must be unique on the page); `index`
+    `turn` numbers the answer within the chat (its anchors must be unique on the page); `documents`
     supplies the documents' titles."""
     if answer.text is None:
         items = "".join(f"<li>{_where(turn, n, h.chunk.source, h.chunk.start, h.chunk.end, h.chunk.document.date, h.chunk.document.title)}</li>"
                         for n, h in enumerate(answer.related, 1))
         related = f"<p>Closest passages:</p><ul class='scoqa-cites'>{items}</ul>" if items else ""
         return (f"<div class='scoqa-notfound'><p class='scoqa-answer-text'>{_text(NOT_FOUND.capitalize())}.</p>"
-                f"{related}{sources_html(answer, turn, index)}</div>")
+                f"{related}{sources_html(answer, turn, documents)}</div>")
     evidence = _quote_html(answer.citations[0], answer) if answer.citations else _text(answer.evidence or "")
-    items = "".join(f"<li>{_where(turn, n, c.source, c.start, c.end, c.date, _title(index, c.source), c.page)}</li>"
+    items = "".join(f"<li>{_where(turn, n, c.source, c.start, c.end, c.date, _title(documents, c.source), c.page)}</li>"
                     for n, c in enumerate(answer.citations, 1))
     return (f"<div class='scoqa-found'><p class='scoqa-answer-text'>{_text(answer.text)}</p>"
             f"<p class='scoqa-evidence'>{evidence} {_number(turn, 1)}</p>"
             f"<ul class='scoqa-cites'>{items}</ul>"
-            f"<p class='scoqa-muted'>confidence {answer.confidence:.2f}</p>{sources_html(answer, turn, index)}</div>")
+            f"<p class='scoqa-muted'>confidence {answer.confidence:.2f}</p>{sources_html(answer, turn, documents)}</div>")
 
 
-def sources_html(answer: Answer, turn: int = 1, index: ChunkStore | None = None) -> str:
+def sources_html(answer: Answer, turn: int = 1, documents: Mapping[str, Document] | None = None) -> str:
     """Each cited passage with the answer marked, or the related passages when nothing was
     found, as a collapsed section of the answer; each passage is the target of its [n]."""
     if answer.text is None:
@@ -215,7 +214,7 @@ def sources_html(answer: Answer, turn: int = 1, index: ChunkStore | None = None)
                        h.chunk.document.title, _text(h.chunk.text)) for n, h in enumerate(answer.related, 1)]
         head = "Related passages"
     else:
-        cards = [_card(turn, n, c.source, c.start, c.end, c.date, _title(index, c.source), _quote_html(c, answer),
+        cards = [_card(turn, n, c.source, c.start, c.end, c.date, _title(documents, c.source), _quote_html(c, answer),
                        c.page)
                  for n, c in enumerate(answer.citations, 1)]
         head = "Sources"
@@ -264,8 +263,8 @@ def _quote_html(c: Citation, answer: Answer) -> str:
     return "".join(out) + _text(c.quote[at:])
 
 
-def _title(index: ChunkStore | None, source: str) -> str | None:
-    document = index.by_source.get(source) if index is not None else None
+def _title(documents: Mapping[str, Document] | None, source: str) -> str | None:
+    document = documents.get(source) if documents is not None else None
     return document.title if document is not None else None
 
 
