@@ -85,3 +85,24 @@ def store_location(request, tmp_path):
         return "folder"
     address = request.getfixturevalue("milvus_server")
     return f"milvus://{address}/t{abs(hash(str(tmp_path))) % 10**9}"
+
+
+KINDS = ("unit", "model", "service", "browser")
+
+
+def pytest_collection_modifyitems(items):
+    """Every test is of exactly one kind, so `pytest -m unit` runs in seconds without models.
+
+    A module or test marked with a kind keeps it; otherwise a test that uses the real embedder
+    (itself or through a fixture) is `model`, one that uses the Milvus Lite server `service`,
+    and the rest `unit`. A test that reads with the real reader without the embedder is marked
+    `model` where it is written."""
+    for item in items:
+        kinds = [kind for kind in KINDS if item.get_closest_marker(kind)]
+        if len(kinds) > 1:
+            raise pytest.UsageError(f"{item.nodeid} is marked {' and '.join(kinds)}; a test has one kind")
+        if not kinds:
+            fixtures = set(item.fixturenames)
+            call = getattr(item, "callspec", None)
+            milvus = "milvus_server" in fixtures or (call is not None and call.params.get("store_location") == "milvus")
+            item.add_marker("model" if "embedder" in fixtures else "service" if milvus else "unit")

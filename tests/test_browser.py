@@ -21,7 +21,7 @@ from scoqa.answer import Assistant  # noqa: E402
 from scoqa.serve import serve  # noqa: E402
 
 # gradio's queue statistics call pandas APIs that pandas 3 deprecates: gradio's noise, not ours.
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:gradio.queueing")
+pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore::DeprecationWarning:gradio.queueing")]
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 SCREENSHOT = REPO / "runs" / "browser" / "chat.png"

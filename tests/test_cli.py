@@ -13,6 +13,8 @@ from scoqa import cli
 
 from conftest import CORPUS, REPO
 
+pytestmark = pytest.mark.model
+
 
 def scoqa(*args: str, env: dict | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "scoqa.cli", *args], capture_output=True, text=True,
@@ -140,7 +142,9 @@ def test_ask_builds_a_missing_index_then_answers_in_json(tmp_path):
     payload = json.loads(result.stdout)
     assert list(payload)[:5] == ["question", "answer", "confidence", "evidence", "citations"]
     assert 0.0 <= payload["confidence"] <= 1.0
-    for citation in payload["citations"]:
+    quoted = payload["citations"] + payload["related"]  # an answer's citations, or the closest passages
+    assert quoted
+    for citation in quoted:
         text = (CORPUS / citation["source"]).read_text(encoding="utf-8")
         assert text[citation["start"]:citation["end"]] == citation["quote"]
 

@@ -12,6 +12,8 @@ from scoqa.errors import ModelUnavailable
 from scoqa.metrics import f1_score
 from scoqa.read import MODEL_DIR, Reader, Span, _snap
 
+pytestmark = pytest.mark.model
+
 TOWER = (
     "The Eiffel Tower is a wrought-iron lattice tower on the Champ de Mars in Paris, France. "
     "It is named after the engineer Gustave Eiffel, whose company designed and built the tower. "

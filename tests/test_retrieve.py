@@ -41,11 +41,16 @@ def test_copied_article_is_returned_once_with_where_else_it_stands(retriever):
         assert not any(p.source == g.chunk.source and p.start == g.chunk.start for g in hits for p in h.also_in)
 
 
-def test_hits_point_into_the_files(retriever):
-    for hit in retriever.search("humanitarian law", k=5):
+def test_hits_point_into_the_files_and_fuse_their_scores(retriever):
+    hits = retriever.search("humanitarian law", k=5)
+    assert len(hits) == 5 and [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    weight = retriever.settings.dense_weight
+    for hit in hits:
         text = (CORPUS / hit.chunk.source).read_text(encoding="utf-8")
         assert text[hit.chunk.start:hit.chunk.end] == hit.chunk.text
-        assert hit.score == pytest.approx(hit.score) and hit.dense is not None
+        # weighted fusion: the cosine's share plus at most the keyword share (BM25 / best BM25 <= 1)
+        assert weight * hit.dense - 1e-6 <= hit.score <= weight * hit.dense + (1 - weight) + 1e-6
+        assert hit.bm25 is not None and hit.bm25 >= 0
 
 
 def test_empty_and_stopword_queries_find_nothing_by_keywords(retriever):

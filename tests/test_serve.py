@@ -77,6 +77,7 @@ def check_contract(payload: dict, question: str, docs: Path) -> None:
     assert isinstance(payload["confidence"], float) and 0.0 <= payload["confidence"] <= 1.0
     assert (payload["answer"] is None) == (payload["evidence"] is None) == (payload["citations"] == [])
     quoted = payload["citations"] + payload["related"] + ([payload["span"]] if payload["span"] else [])
+    assert quoted, "an answer cites its evidence; an abstention offers the closest passages"
     for c in quoted:
         assert isinstance(c["start"], int) and isinstance(c["end"], int)
         text = (docs / c["source"]).read_text(encoding="utf-8")

@@ -177,6 +177,7 @@ def test_unreachable_or_malformed_milvus_gives_one_line(location, message, tmp_p
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.model  # the CLI loads the real embedder
 def test_cli_indexes_into_milvus_lite_and_ask_needs_no_flag(tmp_path, capsys, monkeypatch):
     from scoqa.cli import main
 

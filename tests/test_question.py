@@ -1,0 +1,60 @@
+"""Question analysis without models: follow-ups, years, lists, statements and who-did questions."""
+from __future__ import annotations
+
+import pytest
+
+from scoqa.question import asks_for_list, plan
+from scoqa.records import Chunk, Document, Hit
+
+
+def hit(source: str, text: str, date: str | None = None) -> Hit:
+    return Hit(Chunk(Document(source, text, sha256=source, date=date), 0, len(text)), 1.0)
+
+
+def test_a_follow_up_is_searched_with_the_turns_it_leans_on():
+    history = ["Who signed the memorandum for the SCO?"]
+    assert plan("And where was it signed?", history).search_query == (
+        "Who signed the memorandum for the SCO? And where was it signed?")
+    assert plan("Where is the Secretariat?", history).search_query == "Where is the Secretariat?"
+    # a chain of follow-ups reaches back to the question they all lean on, not further
+    chain = ["What is the SCO?", "Who signed the memorandum?", "And where was it signed?"]
+    assert plan("When was that?", chain).search_query == (
+        "Who signed the memorandum? And where was it signed? When was that?")
+
+
+def test_a_year_scopes_the_passages_read():
+    asked = plan("Who was the SCO Secretary-General in 2017?")
+    assert asked.years == {"2017"} and asked.depth(5) == 15
+    hits = [hit("a.txt", "Zhang Ming met the envoy.", "2022-07-01"), hit("b.txt", "Rashid Alimov signed.", "2017-06-09"),
+            hit("c.txt", "In 2017 the SCO grew.")]
+    assert [h.chunk.source for h in asked.select(hits, 5)] == ["b.txt"]
+    undated = [hits[0], hits[2]]
+    assert [h.chunk.source for h in asked.select(undated, 5)] == ["c.txt"]  # failing dates, passages naming it
+    assert plan("Who signed it?").select(hits, 2) == hits[:2]
+
+
+def test_a_list_question_reads_the_best_passage_of_each_document_first():
+    hits = [hit("a.txt", "one"), hit("a.txt", "two"), hit("b.txt", "three")]
+    assert [h.chunk.text for h in plan("Which states are members?").select(hits, 5)] == ["one", "three", "two"]
+
+
+@pytest.mark.parametrize(("question", "is_list"), [
+    ("Which states are members of the SCO?", True), ("What countries are observers?", True),
+    ("Who have held the post?", True), ("List the dialogue partners", True), ("What are the aims?", True),
+    ("Which city hosted the summit?", False), ("What did the SCO declare about Syria?", False),
+    ("Who signed the memorandum?", False), ("When was it signed?", False), ("What is the SCO's status?", False)])
+def test_list_questions_are_recognised(question, is_list):
+    assert asks_for_list(question) is is_list
+
+
+@pytest.mark.parametrize(("question", "statement", "who_did"), [
+    ("What did the SCO leaders say about Syria?", True, False),
+    ("What has the SCO declared on terrorism?", True, False),
+    ("What did the ICRC head congratulate the new SCO chief on?", False, False),
+    ("Who signed the memorandum between the SCO and the ICRC?", False, True),
+    ("And who signed it for the ICRC?", False, False),
+    ("Who signed the memorandum on behalf of the SCO?", False, False),
+    ("Who is the head of the delegation?", False, False)])
+def test_statement_and_who_did_questions_are_recognised(question, statement, who_did):
+    asked = plan(question)
+    assert (asked.statement, asked.who_did) == (statement, who_did)
