@@ -56,6 +56,14 @@ def embedder():
 
 
 @pytest.fixture(scope="session")
+def reader():
+    """The shipped reader, loaded once per test session (the base is 440 MB)."""
+    from scoqa.read import Reader
+
+    return Reader.load()
+
+
+@pytest.fixture(scope="session")
 def seed_index(tmp_path_factory, embedder):
     """The seed corpus indexed with the real model, once per test session."""
     from scoqa.build import build_index

@@ -32,12 +32,12 @@ TRACKER = "![x](http://tracker.example/p.png)"
 
 
 @pytest.fixture(scope="module")
-def url(seed_index):
+def url(seed_index, embedder, reader):
     """A live server over the seed index (read only: this test uploads nothing)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    demo = serve(Assistant.open(seed_index.folder), port=port, block=False)
+    demo = serve(Assistant.open(seed_index.folder, reader=reader, embedder=embedder), port=port, block=False)
     yield f"http://127.0.0.1:{port}/"
     demo.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import socket
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import pytest
 
@@ -29,11 +30,6 @@ FILLER = (
     "Several members asked for the minutes of the previous meeting to be read aloud once more. "
     "The weather that season was mild, and the fishing fleet stayed in port for most of April. "
 )
-
-
-@pytest.fixture(scope="module")
-def reader() -> Reader:
-    return Reader.load()
 
 
 def check_span(span: Span, passages: list[str]) -> None:
@@ -81,8 +77,8 @@ def test_abstains_on_unrelated_passage(reader: Reader) -> None:
     assert reader.read("Which team won the 1998 football World Cup?", [PHOTOSYNTHESIS]) == []
 
 
-def test_threshold_is_a_setting() -> None:
-    eager = Reader.load(no_answer_threshold=0.0)
+def test_threshold_is_a_setting(reader: Reader) -> None:
+    eager = Reader(reader.model, reader.tokenizer, replace(reader.settings, no_answer_threshold=0.0))
     spans = eager.read("Which team won the 1998 football World Cup?", [PHOTOSYNTHESIS], top_n=3)
     assert spans and all(0.0 <= s.confidence <= 1.0 for s in spans)
 

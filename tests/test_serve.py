@@ -50,13 +50,13 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, embedder):
+def server(tmp_path_factory, embedder, reader):
     """(assistant, url, documents folder) of a live server on a free loopback port."""
     docs = tmp_path_factory.mktemp("serve") / "docs"
     shutil.copytree(CORPUS, docs)
     folder = docs.parent / "index"
     build_index([docs], folder, embedder, progress=False)
-    assistant = Assistant.open(folder, embedder=embedder)
+    assistant = Assistant.open(folder, reader=reader, embedder=embedder)
     assert assistant.retriever.embedder is embedder  # the model that built the index is reused
     port = free_port()
     demo = serve(assistant, port=port, block=False)

@@ -243,7 +243,7 @@ def _load(generation: Path) -> Index:
 
     manifest = read_manifest(generation)
     with open(generation / "documents.jsonl", encoding="utf-8") as fh:
-        documents = [_document_from_json(json.loads(line)) for line in fh]
+        documents = [document_from_json(json.loads(line)) for line in fh]
     chunk_rows = np.load(generation / "chunks.npy")
     vectors = np.load(generation / "vectors.npy", mmap_mode="r")
     fp_offsets = np.load(generation / "fingerprint_offsets.npy")
@@ -263,14 +263,14 @@ def _load(generation: Path) -> Index:
     return Index(generation.parent, manifest, documents, chunk_rows, vectors, dense, bm25, fp_offsets, fp_values)
 
 
-def _document_from_json(row: dict) -> Document:
+def document_from_json(row: dict) -> Document:
     return Document(source=row["source"], text=row["text"], sha256=row["sha256"], date=row["date"],
                     title=row["title"], content=tuple(tuple(span) for span in row["content"]),
                     sections=tuple(tuple(section) for section in row.get("sections", ())),
                     pages=tuple(row.get("pages", ())))
 
 
-def _document_to_json(doc: Document) -> str:
+def document_to_json(doc: Document) -> str:
     return json.dumps({"source": doc.source, "sha256": doc.sha256, "date": doc.date, "title": doc.title,
                        "content": doc.content, "sections": doc.sections, "pages": doc.pages, "text": doc.text},
                       ensure_ascii=False)
@@ -306,7 +306,7 @@ def write_generation(folder: Path, manifest: dict, documents: Sequence[Document]
     try:
         with open(tmp / "documents.jsonl", "w", encoding="utf-8") as fh:
             for doc in documents:
-                fh.write(_document_to_json(doc) + "\n")
+                fh.write(document_to_json(doc) + "\n")
         np.save(tmp / "chunks.npy", chunk_rows.astype(np.int64))
         np.save(tmp / "vectors.npy", vectors.astype(np.float32))
         offsets = np.zeros(len(fingerprint_list) + 1, dtype=np.int64)

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from .index import FORMAT_VERSION, _document_from_json, _document_to_json, keyword_tokens
+from .index import FORMAT_VERSION, document_from_json, document_to_json, keyword_tokens
 from .records import Chunk, Document
 from .store import (BM25_PARAMS, REBUILD_HINT, Changes, DenseSpec, IndexMissing, IndexUnavailable, StoredChunk)
 
@@ -158,7 +158,7 @@ class MilvusStore:
         pieces: dict[str, dict[int, str]] = {}
         for row in self._rows(self.documents_name, self.visible, ["source", "part", "piece"]):
             pieces.setdefault(row["source"], {})[row["part"]] = row["piece"]
-        documents = [_document_from_json(json.loads("".join(parts[p] for p in sorted(parts))))
+        documents = [document_from_json(json.loads("".join(parts[p] for p in sorted(parts))))
                      for _, parts in sorted(pieces.items())]
         if len(documents) != self.manifest.get("documents_count"):
             raise IndexUnavailable(f"the index in Milvus at {self.location} is damaged (documents disagree with the "
@@ -299,7 +299,7 @@ class MilvusStore:
         self._insert(self.documents_name, [
             {"pk": f"{i}.{part}.{new}", "placeholder": [1.0, 0.0], "source": doc.source, "part": part,
              "piece": text[start : start + PIECE], "born": new, "died": ALIVE}
-            for i, doc in enumerate(fresh) for text in [_document_to_json(doc)]
+            for i, doc in enumerate(fresh) for text in [document_to_json(doc)]
             for part, start in enumerate(range(0, max(len(text), 1), PIECE))])
         self._insert(self.chunks_name, [
             {"pk": f"{c.id}.{new}", "chunk": c.id, "source": c.chunk.source, "sha256": c.chunk.document.sha256,
