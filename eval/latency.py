@@ -21,7 +21,7 @@ import torch
 from scoqa.answer import Assistant, AssistantSettings
 from scoqa.build import build_index
 from scoqa.embed import DEFAULT_MODEL, Embedder
-from scoqa.index import Index
+from scoqa.folder_store import FolderStore
 from scoqa.read import Reader
 from scoqa.retrieve import Retriever
 
@@ -47,7 +47,7 @@ def main() -> None:
     folder = args.workdir / "index"
     embedder = Embedder(DEFAULT_MODEL)  # one model for building and asking, as in `scoqa ask`
     build_index([args.data], folder, embedder, progress=False)
-    index = Index.open(folder)
+    index = FolderStore.open(folder)
     assistant = Assistant(Retriever(index, embedder), Reader.load(quantize=args.quantize), AssistantSettings(k=args.k))
     questions = [json.loads(line)["question"] for line in args.gold.read_text().splitlines() if line.strip()]
     assistant.ask(questions[0])  # loads the models; not timed

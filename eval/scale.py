@@ -4,7 +4,7 @@ Vectors are synthetic (unit vectors drawn around random cluster centres, as real
 cluster by topic) and chunk texts are synthetic (Zipf-distributed words), so that sizes beyond
 any corpus on this machine can be measured; the embedding model's own throughput is measured
 separately on real text. For each size this writes a real index generation with
-`scoqa.index.write_generation` (FAISS + BM25 + files), opens it, and times single-query search:
+`scoqa.folder_store.write_generation` (FAISS + BM25 + files), opens it, and times single-query search:
 exact (flat) against approximate (IVF), with the approximate index's recall@10 against exact,
 and the full hybrid retriever (BM25 over every chunk + dense) with a fixed query vector.
 
@@ -25,7 +25,8 @@ import faiss
 import numpy as np
 
 from scoqa.chunk import ChunkSettings
-from scoqa.index import DenseSpec, Index, build_dense, write_generation
+from scoqa.folder_store import FolderStore, build_dense, write_generation
+from scoqa.store import DenseSpec
 from scoqa.records import Document
 from scoqa.retrieve import Retriever
 
@@ -118,7 +119,7 @@ def measure(n: int, queries_n: int, workdir: Path, rng: np.random.Generator) -> 
 
     before = rss_mib()
     started = time.perf_counter()
-    index = Index.open(folder)
+    index = FolderStore.open(folder)
     load_s = time.perf_counter() - started
     loaded_mib = rss_mib() - before
 
@@ -152,7 +153,7 @@ def measure(n: int, queries_n: int, workdir: Path, rng: np.random.Generator) -> 
 def real_recall(folder: Path, queries_n: int, rng: np.random.Generator) -> tuple[int, int, dict]:
     """IVF recall@10 against exact on a real index's vectors (synthetic clusters are easier than
     real embeddings). Queries are chunk vectors; each query's own chunk is left out."""
-    vectors = np.ascontiguousarray(Index.open(folder).matrix, dtype=np.float32)
+    vectors = np.ascontiguousarray(FolderStore.open(folder).matrix, dtype=np.float32)
     picks = rng.choice(len(vectors), min(queries_n, len(vectors)), replace=False)
     faiss.omp_set_num_threads(1)
     _, exact = build_dense(vectors, DenseSpec("flat")).search(vectors[picks], 11)
@@ -177,7 +178,7 @@ def embedding_throughput(seconds: float = 60.0) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         embedder = Embedder()
         build_index([corpus], Path(tmp) / "index", embedder, progress=False)
-        index = Index.open(Path(tmp) / "index")
+        index = FolderStore.open(Path(tmp) / "index")
         texts = [index.chunk(i).text for i in range(len(index))]
     done, started = 0, time.perf_counter()
     while time.perf_counter() - started < seconds:

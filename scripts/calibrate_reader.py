@@ -32,7 +32,7 @@ from train_reader import CALIBRATION_L2, best_f1, fit_logistic, load_split  # no
 
 from scoqa.build import build_index  # noqa: E402
 from scoqa.embed import Embedder  # noqa: E402
-from scoqa.index import Index  # noqa: E402
+from scoqa.store import open_store  # noqa: E402
 from scoqa.read import MODEL_DIR, SETTINGS_FILE, Reader  # noqa: E402
 from scoqa.retrieve import Retriever  # noqa: E402
 
@@ -64,7 +64,7 @@ def main() -> None:
     write_articles(v2, args.out / "docs")  # training and tuning articles only: v2 lacks the held-out ones
     embedder = Embedder()
     build_index([args.out / "docs"], args.out / "index", embedder, progress=True)
-    retriever = Retriever(Index.open(args.out / "index"), embedder)
+    retriever = Retriever(open_store(args.out / "index"), embedder)
     reader = Reader.load(args.model)
     _, tune = load_split(args.data)
 

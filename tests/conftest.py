@@ -67,11 +67,11 @@ def reader():
 def seed_index(tmp_path_factory, embedder):
     """The seed corpus indexed with the real model, once per test session."""
     from scoqa.build import build_index
-    from scoqa.index import Index
+    from scoqa.folder_store import FolderStore
 
     folder = tmp_path_factory.mktemp("seed") / "index"
     build_index([CORPUS], folder, embedder, progress=False)
-    return Index.open(folder)
+    return FolderStore.open(folder)
 
 
 @pytest.fixture(scope="session")

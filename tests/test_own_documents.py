@@ -171,7 +171,7 @@ def test_a_document_that_cleans_to_nothing_is_named_with_its_reason(tmp_path, ha
 def own(tmp_path_factory, embedder, reader):
     """The documents above in one folder, indexed with the real model and read by the shipped reader."""
     from scoqa.answer import Assistant
-    from scoqa.index import Index
+    from scoqa.folder_store import FolderStore
     from scoqa.retrieve import Retriever
 
     folder = tmp_path_factory.mktemp("own")
@@ -183,7 +183,7 @@ def own(tmp_path_factory, embedder, reader):
     (folder / "club.docx").write_bytes(docx_bytes())
     report = build_index([folder], folder / ".index", embedder, progress=False)
     assert not report.skipped and len(report.added) == len(NOTES) + 4
-    return folder, Assistant(Retriever(Index.open(folder / ".index"), embedder), reader)
+    return folder, Assistant(Retriever(FolderStore.open(folder / ".index"), embedder), reader)
 
 
 @pytest.mark.parametrize("question, answer, source", [

@@ -22,7 +22,7 @@ from gradio_client.exceptions import AppError
 from scoqa import cli
 from scoqa.answer import Answer, Assistant, Citation
 from scoqa.build import build_index
-from scoqa.index import Index
+from scoqa.folder_store import FolderStore
 from scoqa.records import Chunk, Document, Hit
 from scoqa.serve import _text, add_received_files, chat_html, serve, sources_html, upload_html
 
@@ -205,7 +205,7 @@ def test_upload_makes_a_new_fact_findable_and_refuses_bad_files_one_by_one(serve
     assert "broken.pdf: refused:" in message
     assert not any(f.exists() for f in (good, exe, garbage))  # the server's received copies are gone
     assert sorted(p.name for p in (docs / "uploads").iterdir()) == ["zorblax.txt"]
-    index = Index.open(assistant.retriever.index.folder)
+    index = FolderStore.open(assistant.retriever.index.folder)
     assert len(index.documents) == before + 1 and f"{before + 1} documents are searchable" in message
 
     assert assistant.retriever.search("Zorblax Accord Reykjavik", k=1)[0].chunk.source == "uploads/zorblax.txt"

@@ -84,7 +84,7 @@ def test_interrupted_build_leaves_the_index_answering_as_before(corpus_copy, tmp
         if store_class.__name__ == "MilvusStore":
             monkeypatch.setattr(self.client, "upsert", _fail_on("_manifest", self.client.upsert))
         else:
-            import scoqa.index as index_module
+            import scoqa.folder_store as index_module
             monkeypatch.setattr(index_module.os, "replace", _fail_on("CURRENT", index_module.os.replace))
         real_commit(self, changes)
 

@@ -9,7 +9,7 @@ import pytest
 
 from scoqa.answer import Assistant
 from scoqa.build import build_index
-from scoqa.index import Index
+from scoqa.folder_store import FolderStore
 from scoqa.retrieve import Retriever
 from scoqa.uploads import MAX_UPLOAD_BYTES, safe_name
 
@@ -24,7 +24,7 @@ class NoReader:
 def assistant(corpus_copy, hashing_embedder, tmp_path) -> Assistant:
     folder = tmp_path / "index"
     build_index([corpus_copy], folder, hashing_embedder, progress=False)
-    return Assistant(Retriever(Index.open(folder), hashing_embedder), NoReader())
+    return Assistant(Retriever(FolderStore.open(folder), hashing_embedder), NoReader())
 
 
 def write(folder: Path, name: str, data: bytes | str) -> Path:
@@ -49,7 +49,7 @@ def test_each_file_is_judged_on_its_own_and_good_ones_are_searchable(assistant, 
     assert "not a file type" in report.outcomes[1].reason and "broken PDF" in report.outcomes[2].reason
     assert sorted(p.name for p in (corpus_copy / "uploads").iterdir()) == ["note.txt"]
     assert [p.name for p in corpus_copy.iterdir() if p.name.startswith(".")] == []  # staging removed
-    assert report.documents == 6 == len(Index.open(assistant.retriever.index.folder).documents)
+    assert report.documents == 6 == len(FolderStore.open(assistant.retriever.index.folder).documents)
     assert assistant.retriever.search("Who chairs the SCO Business Council?", k=1)[0].chunk.source == "uploads/note.txt"
 
 
@@ -77,7 +77,7 @@ def test_replaced_unchanged_and_same_named_files_each_get_a_status(assistant, co
     assert statuses(report) == [("uploads/memo.txt", "replaced"), ("uploads/memo.txt", "refused")]
     assert "same name" in report.outcomes[1].reason
     assert "Bergen" in (corpus_copy / "uploads" / "memo.txt").read_text(encoding="utf-8")
-    index = Index.open(assistant.retriever.index.folder)
+    index = FolderStore.open(assistant.retriever.index.folder)
     assert "Bergen" in index.by_source["uploads/memo.txt"].text and len(index.documents) == 6
 
 

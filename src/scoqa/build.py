@@ -15,11 +15,11 @@ from tqdm import tqdm
 
 from .chunk import Chunker, ChunkSettings, search_text
 from .embed import Embeds
-from .index import Index, fingerprints, writing
+from .folder_store import FolderStore
 from .ingest import READING_VERSION, UnreadableFile, discover, read_document
 from .records import Chunk, Document
-from .store import (BM25_PARAMS, POINTER, Changes, ChunkStore, DenseSpec, IndexMissing, IndexUnavailable, NewChunk, chunk_id,
-                    open_store, point_to, store_location)
+from .store import (BM25_PARAMS, POINTER, Changes, ChunkStore, DenseSpec, IndexMissing, IndexUnavailable, NewChunk,
+                    chunk_id, fingerprints, open_store, point_to, store_location, writing)
 
 # Only a web page can clean down to nothing: every non-blank line of a user's own text is content.
 NOTHING_SEARCHABLE = "nothing searchable: only web page furniture (menus, link lists, widgets), no article text"
@@ -56,7 +56,7 @@ class BuildReport:
 
 def _empty(folder: Path, location: str) -> ChunkStore:
     if location == "folder":
-        return Index.empty(folder)
+        return FolderStore.empty(folder)
     from .milvus_store import MilvusStore
 
     return MilvusStore.create(folder, location)

@@ -105,7 +105,7 @@ def _index(args: argparse.Namespace) -> int:
 
     from .build import build_index
     from .embed import DEFAULT_MODEL, Embedder
-    from .index import indexed_model
+    from .folder_store import indexed_model
     from .store import normalise_location
 
     folder = index_folder(args.index)
@@ -152,7 +152,7 @@ def _ensure_index(folder: Path) -> Embedder | None:
 
     from .build import build_index
     from .embed import DEFAULT_MODEL, Embedder
-    from .index import current_generation
+    from .folder_store import current_generation
     from .store import store_location
 
     if store_location(folder) is not None or current_generation(folder) is not None:

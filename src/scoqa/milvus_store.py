@@ -28,9 +28,9 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from .index import FORMAT_VERSION, document_from_json, document_to_json, keyword_tokens
 from .records import Chunk, Document
-from .store import (BM25_PARAMS, REBUILD_HINT, Changes, DenseSpec, IndexMissing, IndexUnavailable, StoredChunk)
+from .store import (BM25_PARAMS, FORMAT_VERSION, REBUILD_HINT, Changes, DenseSpec, IndexMissing, IndexUnavailable,
+                    StoredChunk, document_from_json, document_to_json, keyword_tokens)
 
 TOKEN_VARIABLE = "SCOQA_MILVUS_TOKEN"
 LITE_COLLECTION = "scoqa"

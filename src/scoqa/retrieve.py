@@ -8,9 +8,8 @@ import faiss
 
 from .embed import Embeds
 from .fusion import Fusion, Mode, fuse, names
-from .index import keyword_tokens
 from .records import Hit, Location
-from .store import REBUILD_HINT, ChunkStore, IndexUnavailable, StoredChunk
+from .store import REBUILD_HINT, ChunkStore, IndexUnavailable, StoredChunk, keyword_tokens
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """The declared interface of an index, whatever holds it: a folder (FAISS + bm25s files,
-`scoqa.index`) or a Milvus collection (`scoqa.milvus_store`).
+`scoqa.folder_store`) or a Milvus collection (`scoqa.milvus_store`).
 
 The index folder (`--index`, default .scoqa/index) always exists. For a folder index it holds
 the data; for a Milvus index it holds only `STORE`, a one-line JSON file naming where the data
@@ -11,16 +11,22 @@ atomically: readers see the old index or the new one, never a mixture.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import re
+import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Iterator, Protocol, Sequence
 
 import numpy as np
 
 from .errors import ScoqaError
 from .records import Chunk, Document
+from .text import sentences
 
 EXACT_LIMIT = 200_000  # above this many chunks, "auto" chooses an approximate (IVF) index
 DEFAULT_NPROBE = 128  # IVF recall@10 >= 0.95 at 1M chunks (eval/scale.py); 0.94 at 32
@@ -29,6 +35,7 @@ REBUILD_HINT = "rebuild it with: scoqa index --rebuild"
 # inside the hybrid (nDCG@10 0.738 against 0.734; eval/beir.py).
 BM25_PARAMS = {"k1": 0.9, "b": 0.4}
 POINTER = "STORE"
+FORMAT_VERSION = 1
 
 
 class IndexUnavailable(ScoqaError):
@@ -101,7 +108,7 @@ class Changes:
 
 class ChunkStore(Protocol):
     """What retrieval, building and answering need of an index. Scores: cosine for dense,
-    BM25 for keywords (the query as analysed terms, `scoqa.index.keyword_tokens`)."""
+    BM25 for keywords (the query as analysed terms, `keyword_tokens`)."""
 
     folder: Path  # the index folder the user names
     manifest: dict
@@ -130,6 +137,62 @@ class ChunkStore(Protocol):
     def vectors(self, ids: Sequence[str]) -> np.ndarray: ...
 
     def commit(self, changes: Changes) -> None: ...
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def keyword_tokens(texts: Sequence[str]) -> list[list[str]]:
+    """BM25 terms: lower-cased words without English stop words, Snowball-stemmed."""
+    import bm25s
+
+    return bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False,
+                          show_progress=False)
+
+
+def _normalise(sentence: str) -> str:
+    text = unicodedata.normalize("NFKC", sentence).lower()
+    return " ".join(re.findall(r"\w+", text))
+
+
+def fingerprints(text: str) -> np.ndarray:
+    """64-bit hashes of the normalised sentences of text: equal sentences in two documents
+    (a copied article) give equal hashes, whatever the whitespace or punctuation."""
+    hashes = []
+    for start, end in sentences(text):
+        norm = _normalise(text[start:end])
+        if len(norm) >= 20:
+            hashes.append(int.from_bytes(hashlib.blake2b(norm.encode(), digest_size=8).digest(), "little"))
+    return np.array(sorted(set(hashes)), dtype=np.uint64)
+
+
+def document_from_json(row: dict) -> Document:
+    return Document(source=row["source"], text=row["text"], sha256=row["sha256"], date=row["date"],
+                    title=row["title"], content=tuple(tuple(span) for span in row["content"]),
+                    sections=tuple(tuple(section) for section in row.get("sections", ())),
+                    pages=tuple(row.get("pages", ())))
+
+
+def document_to_json(doc: Document) -> str:
+    return json.dumps({"source": doc.source, "sha256": doc.sha256, "date": doc.date, "title": doc.title,
+                       "content": doc.content, "sections": doc.sections, "pages": doc.pages, "text": doc.text},
+                      ensure_ascii=False)
+
+
+@contextmanager
+def writing(folder: Path) -> Iterator[None]:
+    """Hold the index folder's write lock; a second writer is refused rather than interleaved."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IndexUnavailable(f"another scoqa process is writing the index at {folder}") from None
+        yield
 
 
 def store_location(folder: Path) -> str | None:
@@ -172,9 +235,9 @@ def open_store(folder: Path) -> ChunkStore:
     """The index at `folder`, wherever its data lives."""
     location = store_location(Path(folder))
     if location is None:
-        from .index import Index
+        from .folder_store import FolderStore
 
-        return Index.open(Path(folder))
+        return FolderStore.open(Path(folder))
     from .milvus_store import MilvusStore
 
     return MilvusStore.open(Path(folder), location)

@@ -6,30 +6,20 @@ one atomic rename, so a crash or Ctrl-C mid-build leaves the previous index whol
 """
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import os
 import re
 import shutil
-import unicodedata
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import lru_cache
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from .chunk import search_text
 from .records import Chunk, Document
-from .text import sentences
-from .store import (BM25_PARAMS, REBUILD_HINT, Changes, DenseSpec, IndexMissing, IndexUnavailable, StoredChunk,  # noqa: F401 (re-exported)
-                    chunk_id)
-
-FORMAT_VERSION = 1
-
+from .store import (BM25_PARAMS, FORMAT_VERSION, REBUILD_HINT, Changes, DenseSpec, IndexMissing, IndexUnavailable,
+                    StoredChunk, chunk_id, document_from_json, document_to_json, keyword_tokens)
 
 def build_dense(vectors: np.ndarray, spec: DenseSpec):
     """A FAISS inner-product index over unit vectors (inner product = cosine)."""
@@ -50,38 +40,7 @@ def build_dense(vectors: np.ndarray, spec: DenseSpec):
     return index
 
 
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-def keyword_tokens(texts: Sequence[str]) -> list[list[str]]:
-    """BM25 terms: lower-cased words without English stop words, Snowball-stemmed."""
-    import bm25s
-
-    return bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False,
-                          show_progress=False)
-
-
-def _normalise(sentence: str) -> str:
-    text = unicodedata.normalize("NFKC", sentence).lower()
-    return " ".join(re.findall(r"\w+", text))
-
-
-def fingerprints(text: str) -> np.ndarray:
-    """64-bit hashes of the normalised sentences of text: equal sentences in two documents
-    (a copied article) give equal hashes, whatever the whitespace or punctuation."""
-    hashes = []
-    for start, end in sentences(text):
-        norm = _normalise(text[start:end])
-        if len(norm) >= 20:
-            hashes.append(int.from_bytes(hashlib.blake2b(norm.encode(), digest_size=8).digest(), "little"))
-    return np.array(sorted(set(hashes)), dtype=np.uint64)
-
-
-class Index:
+class FolderStore:
     """A read-only view of one generation of an index folder; `commit` writes the next one.
     Implements `scoqa.store.ChunkStore`; rows are FAISS and BM25 positions, ids name chunks."""
 
@@ -101,9 +60,9 @@ class Index:
         self.rows = {name: i for i, name in enumerate(self.ids)}
 
     @staticmethod
-    def empty(folder: Path) -> "Index":
+    def empty(folder: Path) -> "FolderStore":
         """No chunks yet: what the first build commits to."""
-        return Index(Path(folder), {}, [], np.zeros((0, 3), np.int64), np.zeros((0, 0), np.float32), None, None,
+        return FolderStore(Path(folder), {}, [], np.zeros((0, 3), np.int64), np.zeros((0, 0), np.float32), None, None,
                      np.zeros(1, np.int64), np.zeros(0, np.uint64))
 
     def __len__(self) -> int:
@@ -184,7 +143,7 @@ class Index:
                          vectors, prints, changes.dense, texts)
 
     @staticmethod
-    def open(folder: Path) -> "Index":
+    def open(folder: Path) -> "FolderStore":
         folder = Path(folder)
         generation = current_generation(folder)
         if generation is None:
@@ -237,7 +196,7 @@ def read_manifest(generation: Path) -> dict:
     return manifest
 
 
-def _load(generation: Path) -> Index:
+def _load(generation: Path) -> FolderStore:
     import bm25s
     import faiss
 
@@ -260,32 +219,7 @@ def _load(generation: Path) -> Index:
     bm25 = bm25s.BM25.load(str(generation / "bm25"), mmap=False) if n else None
     if bm25 is not None and bm25.scores["num_docs"] != n:
         raise IndexUnavailable(f"the index at {generation.parent} is damaged (BM25 size disagrees); {REBUILD_HINT}")
-    return Index(generation.parent, manifest, documents, chunk_rows, vectors, dense, bm25, fp_offsets, fp_values)
-
-
-def document_from_json(row: dict) -> Document:
-    return Document(source=row["source"], text=row["text"], sha256=row["sha256"], date=row["date"],
-                    title=row["title"], content=tuple(tuple(span) for span in row["content"]),
-                    sections=tuple(tuple(section) for section in row.get("sections", ())),
-                    pages=tuple(row.get("pages", ())))
-
-
-def document_to_json(doc: Document) -> str:
-    return json.dumps({"source": doc.source, "sha256": doc.sha256, "date": doc.date, "title": doc.title,
-                       "content": doc.content, "sections": doc.sections, "pages": doc.pages, "text": doc.text},
-                      ensure_ascii=False)
-
-
-@contextmanager
-def writing(folder: Path) -> Iterator[None]:
-    """Hold the index folder's write lock; a second writer is refused rather than interleaved."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise IndexUnavailable(f"another scoqa process is writing the index at {folder}") from None
-        yield
+    return FolderStore(generation.parent, manifest, documents, chunk_rows, vectors, dense, bm25, fp_offsets, fp_values)
 
 
 def write_generation(folder: Path, manifest: dict, documents: Sequence[Document], chunk_rows: np.ndarray,

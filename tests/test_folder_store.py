@@ -11,7 +11,7 @@ import pytest
 
 from scoqa.build import build_index
 from scoqa.chunk import search_text
-from scoqa.index import Index, IndexUnavailable, current_generation
+from scoqa.folder_store import FolderStore, IndexUnavailable, current_generation
 from scoqa.retrieve import Retriever
 
 
@@ -41,7 +41,7 @@ def test_incremental_build_embeds_only_new_or_changed_documents(corpus_copy, tmp
     assert third.removed == ["003_6e92cf0aa20c499b.txt"]
     assert third.embedded == 2  # one chunk each for the changed and the new document
 
-    index = Index.open(folder)
+    index = FolderStore.open(folder)
     assert sorted(d.source for d in index.documents) == sorted(
         ["000_8b84643337e2ca64.txt", "001_fc58cf3dceaf584f.txt", "002_7249c5024e0c0fdf.txt",
          "004_8703ce6526d76945.txt", "sub/new.md"])
@@ -56,7 +56,7 @@ def test_incremental_build_embeds_only_new_or_changed_documents(corpus_copy, tmp
 def test_interrupted_build_leaves_the_previous_index_whole(corpus_copy, tmp_path, hashing_embedder):
     folder = tmp_path / "index"
     build(corpus_copy, folder, hashing_embedder)
-    before = Index.open(folder)
+    before = FolderStore.open(folder)
 
     class Interrupted(type(hashing_embedder)):
         def embed(self, texts, progress=False):
@@ -66,7 +66,7 @@ def test_interrupted_build_leaves_the_previous_index_whole(corpus_copy, tmp_path
                                            encoding="utf-8")
     with pytest.raises(KeyboardInterrupt):
         build(corpus_copy, folder, Interrupted())
-    after = Index.open(folder)
+    after = FolderStore.open(folder)
     assert [d.source for d in after.documents] == [d.source for d in before.documents]
     assert len(after) == len(before)
 
@@ -76,7 +76,7 @@ def test_crash_while_writing_is_harmless(corpus_copy, tmp_path, hashing_embedder
     build(corpus_copy, folder, hashing_embedder)
     generation = current_generation(folder)
 
-    import scoqa.index as index_module
+    import scoqa.folder_store as index_module
 
     def crash(*args, **kwargs):
         raise OSError("disk full")
@@ -89,11 +89,11 @@ def test_crash_while_writing_is_harmless(corpus_copy, tmp_path, hashing_embedder
     monkeypatch.undo()
     assert current_generation(folder) == generation
     assert not list(folder.glob("gen-*.tmp"))
-    assert len(Index.open(folder).documents) == 5
+    assert len(FolderStore.open(folder).documents) == 5
 
     # a leftover from a killed process is ignored, then cleared by the next build
     shutil.copytree(generation, folder / "gen-000099.tmp")
-    assert len(Index.open(folder).documents) == 5
+    assert len(FolderStore.open(folder).documents) == 5
     report = build(corpus_copy, folder, hashing_embedder)
     assert report.added == ["extra.txt"] and not list(folder.glob("gen-*.tmp"))
 
@@ -118,17 +118,17 @@ def test_damaged_index_gives_a_clear_error_and_is_rebuilt(corpus_copy, tmp_path,
         manifest["format"] = 999
         (generation / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(IndexUnavailable, match="scoqa index --rebuild"):
-        Index.open(folder)
+        FolderStore.open(folder)
     notes = []
     report = build(corpus_copy, folder, hashing_embedder, notify=notes.append)
     assert report.rebuilt_because == "existing index unusable" and notes
-    assert len(Index.open(folder).documents) == 5
+    assert len(FolderStore.open(folder).documents) == 5
 
 
 def test_index_built_with_another_model(corpus_copy, tmp_path, hashing_embedder):
     folder = tmp_path / "index"
     build(corpus_copy, folder, hashing_embedder)
-    index = Index.open(folder)
+    index = FolderStore.open(folder)
 
     class OtherModel(type(hashing_embedder)):
         model = "another-model"
@@ -137,12 +137,12 @@ def test_index_built_with_another_model(corpus_copy, tmp_path, hashing_embedder)
         Retriever(index, OtherModel())
     report = build(corpus_copy, folder, OtherModel())
     assert report.rebuilt_because == "model changed" and report.embedded == report.chunks
-    assert Index.open(folder).model == "another-model"
+    assert FolderStore.open(folder).model == "another-model"
 
 
 def test_approximate_index_finds_what_exact_finds(corpus_copy, tmp_path, hashing_embedder):
-    exact = Retriever(Index.open(build(corpus_copy, tmp_path / "flat", hashing_embedder).folder), hashing_embedder)
-    approx_index = Index.open(build(corpus_copy, tmp_path / "ivf", hashing_embedder, dense="ivf").folder)
+    exact = Retriever(FolderStore.open(build(corpus_copy, tmp_path / "flat", hashing_embedder).folder), hashing_embedder)
+    approx_index = FolderStore.open(build(corpus_copy, tmp_path / "ivf", hashing_embedder, dense="ivf").folder)
     assert approx_index.manifest["dense"]["kind"] == "ivf"
     approx_index.dense.nprobe = approx_index.manifest["dense"]["nlist"]  # every list: must equal exact
     approx = Retriever(approx_index, hashing_embedder)
@@ -156,11 +156,11 @@ def test_changing_the_dense_index_kind_reuses_the_vectors(corpus_copy, tmp_path,
     first = build(corpus_copy, folder, hashing_embedder)
     second = build(corpus_copy, folder, hashing_embedder, dense="ivf")
     assert second.embedded == 0 and second.chunks == first.chunks
-    assert Index.open(folder).manifest["dense"]["kind"] == "ivf"
+    assert FolderStore.open(folder).manifest["dense"]["kind"] == "ivf"
 
 
 def test_second_writer_is_refused(corpus_copy, tmp_path, hashing_embedder):
-    from scoqa.index import writing
+    from scoqa.store import writing
 
     folder = tmp_path / "index"
     with writing(folder):
@@ -170,4 +170,4 @@ def test_second_writer_is_refused(corpus_copy, tmp_path, hashing_embedder):
 
 def test_missing_index(tmp_path):
     with pytest.raises(IndexUnavailable, match="no index at"):
-        Index.open(tmp_path / "nothing")
+        FolderStore.open(tmp_path / "nothing")
