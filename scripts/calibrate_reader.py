@@ -55,6 +55,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=MODEL_DIR, help="reader folder; its reader.json is rewritten")
     parser.add_argument("--out", type=Path, default=Path("runs/calibration"))
     parser.add_argument("-k", type=int, default=5, help="passages read per question, as the Assistant reads")
+    parser.add_argument("--sample", type=int, default=1, help="every Nth tuning question (1: all 1,404)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--dry-run", action="store_true", help="report, but leave reader.json as it is")
     args = parser.parse_args()
@@ -67,6 +68,7 @@ def main() -> None:
     retriever = Retriever(open_store(args.out / "index"), embedder)
     reader = Reader.load(args.model)
     _, tune = load_split(args.data)
+    tune = tune[:: args.sample]
 
     features, labels, tops = [], [], []  # tops: (setting, question index, first candidate row, rows)
     for i, example in enumerate(tqdm(tune, desc="reading", unit="q")):
@@ -121,6 +123,7 @@ def main() -> None:
         "unanswerable: abstained": float((~answered)[unanswerable].mean()),
         "calibration": [float(w) for w in weights],
         "k": args.k,
+        "sample": args.sample,
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "calibration.json").write_text(json.dumps(figures, indent=1) + "\n")
@@ -131,7 +134,7 @@ def main() -> None:
         stored = json.loads(settings_file.read_text())
         stored |= {"calibration": figures["calibration"], "no_answer_threshold": threshold,
                    "calibrated_on": "open book: tuning articles through the retriever, own article left out, "
-                                    f"k={args.k}, right - {COST_OF_WRONG:g} x wrong"}
+                                    f"k={args.k}, every {args.sample}. question, right - {COST_OF_WRONG:g} x wrong"}
         settings_file.write_text(json.dumps(stored, indent=2) + "\n")
         print(f"wrote {settings_file}")
 
