@@ -171,3 +171,17 @@ def test_second_writer_is_refused(corpus_copy, tmp_path, hashing_embedder):
 def test_missing_index(tmp_path):
     with pytest.raises(IndexUnavailable, match="no index at"):
         FolderStore.open(tmp_path / "nothing")
+
+
+def test_a_memory_error_is_not_reported_as_a_damaged_index(corpus_copy, tmp_path, hashing_embedder, monkeypatch):
+    import scoqa.folder_store as folder_store
+
+    folder = tmp_path / "index"
+    build_index([corpus_copy], folder, hashing_embedder, progress=False)
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(folder_store.np, "load", out_of_memory)
+    with pytest.raises(MemoryError):
+        FolderStore.open(folder)

@@ -18,7 +18,7 @@ import numpy as np
 
 from .chunk import search_text
 from .records import Chunk, Document
-from .store import (BM25_PARAMS, FORMAT_VERSION, REBUILD_HINT, Changes, DenseSpec, IndexMissing, IndexUnavailable,
+from .store import (BM25_PARAMS, DAMAGE, FORMAT_VERSION, REBUILD_HINT, Changes, DenseSpec, IndexMissing, IndexUnavailable,
                     StoredChunk, chunk_id, document_from_json, document_to_json, keyword_tokens)
 
 def build_dense(vectors: np.ndarray, spec: DenseSpec):
@@ -152,7 +152,7 @@ class FolderStore:
             return _load(generation)
         except IndexUnavailable:
             raise
-        except Exception as err:  # any unreadable part means a damaged index
+        except DAMAGE as err:
             raise IndexUnavailable(f"the index at {folder} is damaged ({type(err).__name__}: {err}); {REBUILD_HINT}") from None
 
 

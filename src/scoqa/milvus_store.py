@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from .records import Chunk, Document
-from .store import (BM25_PARAMS, FORMAT_VERSION, REBUILD_HINT, Changes, DenseSpec, IndexMissing, IndexUnavailable,
+from .store import (BM25_PARAMS, DAMAGE, FORMAT_VERSION, REBUILD_HINT, Changes, DenseSpec, IndexMissing, IndexUnavailable,
                     StoredChunk, document_from_json, document_to_json, keyword_tokens)
 
 TOKEN_VARIABLE = "SCOQA_MILVUS_TOKEN"
@@ -104,6 +104,8 @@ class MilvusStore:
 
     @staticmethod
     def open(folder: Path, location: str) -> "MilvusStore":
+        from pymilvus.exceptions import MilvusException
+
         client, name = _connect(location)
         manifest_name = f"{name}_manifest"
         if not client.has_collection(manifest_name):
@@ -125,7 +127,7 @@ class MilvusStore:
             documents = store._load_documents()
         except IndexUnavailable:
             raise
-        except Exception as err:  # any unreadable part means a damaged index
+        except (MilvusException, *DAMAGE) as err:  # any unreadable part means a damaged index
             raise IndexUnavailable(f"the index in Milvus at {location} is damaged ({type(err).__name__}: {err}); "
                                    f"{REBUILD_HINT}") from None
         return MilvusStore(folder, location, client, name, manifest, documents)

@@ -36,6 +36,9 @@ REBUILD_HINT = "rebuild it with: scoqa index --rebuild"
 BM25_PARAMS = {"k1": 0.9, "b": 0.4}
 POINTER = "STORE"
 FORMAT_VERSION = 1
+# What reading a damaged index raises (a truncated or garbled file, a missing part); anything
+# else, a MemoryError say, is not damage and is not reported as such.
+DAMAGE = (OSError, ValueError, KeyError, IndexError, TypeError, RuntimeError, EOFError)
 
 
 class IndexUnavailable(ScoqaError):
