@@ -77,6 +77,7 @@ def main() -> None:
     parser.add_argument("--bf16", choices=["shipped", "on", "off"], default="shipped",
                         help="bf16 compute: as reader.json says, or forced")
     parser.add_argument("--limit", type=int, default=0, help="first N questions of each set (smoke runs)")
+    parser.add_argument("--sample", type=int, default=1, help="every Nth question of each set (1: all)")
     parser.add_argument("--threads", type=int, default=2,
                         help="torch threads; 1 holds up far better when other jobs share the cores")
     args = parser.parse_args()
@@ -97,6 +98,7 @@ def main() -> None:
     v2_titles = {a["title"] for a in v2}
     held_out = questions([a for a in v1 if a["title"] not in v2_titles])
     tuning = questions([a for a in v2 if a["title"] in tuning_titles])
+    held_out, tuning = held_out[:: args.sample], tuning[:: args.sample]
     if args.limit:
         held_out, tuning = held_out[: args.limit], tuning[: args.limit]
 

@@ -7,6 +7,7 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from scoqa.errors import ModelUnavailable
@@ -99,16 +100,21 @@ def test_long_passage_is_read_in_windows(reader: Reader) -> None:
 
 
 def test_span_never_crosses_a_paragraph_break(reader: Reader) -> None:
-    # From the seed scrape: unguarded, the model offers "Uzbekistan.\n\n\n\nThe Ambassador of Cambodia".
+    # From the seed scrape: unguarded, a model offered "Uzbekistan.\n\n\n\nThe Ambassador of Cambodia".
     passage = ("The SCO secretary-general informed the Ambassador about the Organisation’s current "
                "activities, including upcoming events in Uzbekistan.\n\n\n\nThe Ambassador of Cambodia "
                "reaffirmed her country’s interest in upgrading to observer status at the Organisation.")
     question = "Which country plans to chair the SCO in 2022?"
-    candidates = reader.candidates(question, [passage])
-    assert any(c.text == "Uzbekistan" for c in candidates)
-    assert not [c.text for c in candidates if re.search(r"\n\s*\n", c.text)]
+    enc = reader.tokenizer(question, passage, return_offsets_mapping=True)
+    offsets, ids = enc["offset_mapping"], enc.sequence_ids()
+    at = {passage[a:b]: i for i, ((a, b), s) in enumerate(zip(offsets, ids)) if s == 1}
+    start, end = np.full(len(offsets), -10.0), np.full(len(offsets), -10.0)
+    start[at["Uzbekistan"]], end[at["Cambodia"]], end[at["Uzbekistan"]] = 9.0, 9.0, 5.0  # the crossing span scores best
+    found = [c.text for c in reader._window_candidates(question, passage, 0, ids, offsets, start, end)]
+    assert "Uzbekistan" in found and not [t for t in found if re.search(r"\n\s*\n", t)]
     for span in reader.read(question, [passage], top_n=50, threshold=0.0):
         check_span(span, [passage])
+        assert not re.search(r"\n\s*\n", span.text)
 
 
 def test_snap_never_cuts_a_word() -> None:
