@@ -1,8 +1,9 @@
 """Extractive reader: answers are spans of the passages, never paraphrases.
 
-The model is scoqa's own (all-MiniLM-L6-v2 with a span head, trained by
-``scripts/train_reader.py`` on SQuAD articles kept apart from the benchmark) and
-ships inside the package, so reading needs no network.
+The model is scoqa's own: low-rank adapters and a span head, trained by
+``scripts/train_reader.py`` on SQuAD articles kept apart from the benchmark and shipped in the
+package, merged at load time into all-mpnet-base-v2 from its packages, so reading needs no
+network.
 """
 
 from __future__ import annotations
