@@ -95,7 +95,8 @@ class ReaderSettings:
 
 
 def span_features(
-    question: str, passage: str, start: int, end: int, margin: float, log_prob: float
+    question: str, passage: str, passage_sentences: Sequence[tuple[int, int]], start: int, end: int,
+    margin: float, log_prob: float,
 ) -> tuple[float, ...]:
     """Neural scores plus two signals classic readers relied on.
 
@@ -110,7 +111,7 @@ def span_features(
     spaCy entity, did not help on the tuning articles; the model card has the figures.
     """
     q_words = {w for w in TOKEN.findall(question.lower()) if w not in FUNCTION_WORDS}
-    around = [(a, b) for a, b in sentences(passage) if a < end and start < b] or [(start, end)]
+    around = [(a, b) for a, b in passage_sentences if a < end and start < b] or [(start, end)]
     sentence = set(TOKEN.findall(passage[around[0][0]:around[-1][1]].lower()))
     overlap = len(q_words & sentence) / len(q_words) if q_words else 0.0
     a_words = TOKEN.findall(passage[start:end].lower())
@@ -313,6 +314,7 @@ class Reader:
         ]
         pairs.sort(key=lambda t: (-t[0], t[1], t[2]))
         out: list[Candidate] = []
+        passage_sentences = sentences(passage)  # once a window, not once a candidate
         for score, i, j in pairs[: s.top_k]:
             a, b = _snap(passage, offsets[i][0], offsets[j][1])
             # A passage can hold several paragraphs (a chunk, or a scrape's menu lines); an
@@ -320,7 +322,7 @@ class Reader:
             if a >= b or PARAGRAPH_BREAK.search(passage, a, b):
                 continue
             features = span_features(
-                question, passage, a, b, score - null, float(log_p_start[i] + log_p_end[j])
+                question, passage, passage_sentences, a, b, score - null, float(log_p_start[i] + log_p_end[j])
             )
             out.append(Candidate(p, a, b, passage[a:b], features))
         return out
