@@ -43,8 +43,6 @@ class AssistantSettings:
     threshold: float | None = None
 
 
-MAX_QUESTION_CHARS = AssistantSettings.max_question_chars
-
 
 class BadQuestion(ScoqaError):
     """A question that cannot be asked (empty, too long): the asker's to fix, not a failure."""

@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import gradio as gr  # noqa: E402
 
-from .answer import MAX_QUESTION_CHARS, NOT_FOUND, Answer, Assistant, Citation  # noqa: E402
+from .answer import NOT_FOUND, Answer, Assistant, Citation  # noqa: E402
 from .errors import ScoqaError  # noqa: E402
 from .fusion import Mode, names  # noqa: E402
 from .packaged import offline  # noqa: E402
@@ -119,7 +119,7 @@ def build(assistant: Assistant) -> gr.Blocks:
                 )
                 with gr.Row():
                     box = gr.Textbox(placeholder="Ask a question about the documents", show_label=False,
-                                     container=False, scale=5, max_length=MAX_QUESTION_CHARS, autofocus=True, elem_id="scoqa-question")
+                                     container=False, scale=5, max_length=assistant.settings.max_question_chars, autofocus=True, elem_id="scoqa-question")
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="scoqa-ask")
             with gr.Column(scale=2):
                 with gr.Accordion("Settings", open=False):
