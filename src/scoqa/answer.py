@@ -43,7 +43,6 @@ class AssistantSettings:
     threshold: float | None = None
 
 
-
 class BadQuestion(ScoqaError):
     """A question that cannot be asked (empty, too long): the asker's to fix, not a failure."""
 
