@@ -177,6 +177,39 @@ def test_unreachable_or_malformed_milvus_gives_one_line(location, message, tmp_p
     assert "\n" not in str(err.value)
 
 
+@pytest.fixture
+def credential_refusing_server():
+    """A gRPC server that answers every call as an auth-enabled Milvus answers a wrong or
+    missing token (Milvus Lite has no authentication to test against)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import grpc
+
+    class Refuse(grpc.GenericRpcHandler):
+        def service(self, details):
+            def refuse(request, context):
+                context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                              "auth check failure, please check username and password are correct")
+            return grpc.unary_unary_rpc_method_handler(refuse)
+
+    server = grpc.server(ThreadPoolExecutor(max_workers=2))
+    server.add_generic_rpc_handlers((Refuse(),))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    yield f"milvus://127.0.0.1:{port}/scoqa"
+    server.stop(grace=None)
+
+
+@pytest.mark.parametrize("token, message", [("root:wrong", "refused the credentials"),
+                                            ("", "wants credentials")])
+def test_refused_token_gives_one_line(token, message, credential_refusing_server, tmp_path, hashing_embedder,
+                                      monkeypatch):
+    monkeypatch.setenv("SCOQA_MILVUS_TOKEN", token)
+    with pytest.raises(IndexUnavailable, match=message) as err:
+        build(CORPUS, tmp_path / "index", hashing_embedder, credential_refusing_server)
+    assert "SCOQA_MILVUS_TOKEN" in str(err.value) and "\n" not in str(err.value)
+
+
 @pytest.mark.model  # the CLI loads the real embedder
 def test_cli_indexes_into_milvus_lite_and_ask_needs_no_flag(tmp_path, capsys, monkeypatch):
     from scoqa.cli import main

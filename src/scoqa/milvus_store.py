@@ -67,9 +67,27 @@ def _connect(location: str):
         client.list_collections()
     except MilvusException as err:
         reason = err.message if hasattr(err, "message") else str(err)
-        hint = f" (is the token in ${TOKEN_VARIABLE} right?)" if "auth" in reason.lower() or "token" in reason.lower() else ""
-        raise IndexUnavailable(f"cannot use Milvus at {location}: {reason}{hint}") from None
+        if _refused_credentials(err) or "auth" in reason.lower() or "token" in reason.lower():
+            reason = (f"the server refused the credentials; set ${TOKEN_VARIABLE} to USER:PASSWORD or an API key"
+                      if token else f"the server wants credentials; set ${TOKEN_VARIABLE} to USER:PASSWORD or an API key")
+        raise IndexUnavailable(f"cannot use Milvus at {location}: {reason}") from None
     return client, name
+
+
+def _refused_credentials(err: BaseException) -> bool:
+    """Whether the gRPC failure under a pymilvus error is an authentication refusal: pymilvus
+    reports it as "Fail connecting to server", the refusal itself sits in the cause chain."""
+    import grpc
+
+    seen: set[int] = set()
+    cause: BaseException | None = err
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, grpc.RpcError) and hasattr(cause, "code"):
+            if cause.code() in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
+                return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _placeholder_schema(client, key_length: int):
