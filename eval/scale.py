@@ -8,7 +8,13 @@ separately on real text. For each size this writes a real index generation with
 exact (flat) against approximate (IVF), with the approximate index's recall@10 against exact,
 and the full hybrid retriever (BM25 over every chunk + dense) with a fixed query vector.
 
+With `--store milvus:PATH.db` (Milvus Lite) or `--store milvus://HOST:PORT/COLLECTION` the same
+chunks go into Milvus through `scoqa.milvus_store.MilvusStore` instead: build rate (a full
+`commit`), dense search p50/p95 and recall@10 of its IVF_FLAT index against exact search, and
+the hybrid retriever over it (Milvus's own BM25 + dense).
+
     python eval/scale.py --sizes 10000 100000 1000000
+    python eval/scale.py --sizes 10000 100000 --store milvus:/tmp/scale.db --skip-embedding
 """
 from __future__ import annotations
 
@@ -26,8 +32,8 @@ import numpy as np
 
 from scoqa.chunk import ChunkSettings
 from scoqa.folder_store import FolderStore, build_dense, write_generation
-from scoqa.store import DenseSpec
-from scoqa.records import Document
+from scoqa.store import Changes, DenseSpec, NewChunk, chunk_id
+from scoqa.records import Chunk, Document
 from scoqa.retrieve import Retriever
 
 DIM = 384
@@ -91,11 +97,7 @@ def recall(found: np.ndarray, truth: np.ndarray) -> float:
 
 
 def measure(n: int, queries_n: int, workdir: Path, rng: np.random.Generator) -> dict:
-    centres = rng.standard_normal((max(100, n // 200), DIM), dtype=np.float32)
-    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    vectors = clustered(n, rng, centres)
-    queries = clustered(queries_n, rng, centres)
-    texts = synthetic_texts(n, rng)
+    vectors, queries, texts = synthetic_collection(n, queries_n, rng)
     documents, rows, prints = [], [], []
     for d in range(0, n, CHUNKS_PER_DOC):
         parts = texts[d : d + CHUNKS_PER_DOC]
@@ -150,6 +152,71 @@ def measure(n: int, queries_n: int, workdir: Path, rng: np.random.Generator) -> 
             "nlist": DenseSpec.choose("ivf", n).nlist, "sweep": sweep, "hybrid": percentiles(hybrid_t)}
 
 
+def synthetic_collection(n: int, queries_n: int, rng: np.random.Generator):
+    """Clustered vectors, queries from the same clusters, and Zipf texts, ten chunks a document."""
+    centres = rng.standard_normal((max(100, n // 200), DIM), dtype=np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    return clustered(n, rng, centres), clustered(queries_n, rng, centres), synthetic_texts(n, rng)
+
+
+def milvus_location(location: str, n: int, workdir: Path) -> str:
+    """A fresh place for each size: its own Lite file, or its own server collection."""
+    if location.startswith("milvus://"):
+        return f"{location.rstrip('/')}_{n}"
+    path = Path(location[len("milvus:"):] or workdir / "scale.db")
+    path = path.with_name(f"{path.stem}-{n}{path.suffix or '.db'}")
+    path.unlink(missing_ok=True)
+    return f"milvus:{path}"
+
+
+def measure_milvus(n: int, queries_n: int, location: str, workdir: Path, rng: np.random.Generator) -> dict:
+    from scoqa.milvus_store import MilvusStore
+
+    vectors, queries, texts = synthetic_collection(n, queries_n, rng)
+    added, documents = [], []
+    for d in range(0, n, CHUNKS_PER_DOC):
+        parts = texts[d : d + CHUNKS_PER_DOC]
+        text = "\n".join(parts)
+        doc = Document(f"doc{d // CHUNKS_PER_DOC}.txt", text, sha256=f"{d}", content=((0, len(text)),))
+        documents.append(doc)
+        offset = 0
+        for i, part in enumerate(parts):
+            added.append(NewChunk(chunk_id(doc, offset, offset + len(part)), Chunk(doc, offset, offset + len(part)),
+                                  vectors[d + i], (), part))
+            offset += len(part) + 1
+    spec = DenseSpec.choose("ivf", n)
+    manifest = {"model": {"name": "synthetic", "dimension": DIM, "window": 254},
+                "chunker": ChunkSettings().to_dict(), "root": str(workdir)}
+    where = milvus_location(location, n, workdir)
+    started = time.perf_counter()
+    store = MilvusStore.create(workdir, where)
+    store.commit(Changes(manifest, tuple(documents), tuple(added), spec, replace=True))
+    build_s = time.perf_counter() - started
+    store = MilvusStore.open(workdir, where)
+    ids = [c.id for c in added]
+
+    exact = build_dense(vectors, DenseSpec("flat"))
+    _, truth = exact.search(queries, 10)
+    times, found = [], []
+    for q in queries:
+        started = time.perf_counter()
+        hits = store.dense_search(q, 10)
+        times.append(time.perf_counter() - started)
+        found.append([h for h, _ in hits])
+    rec = float(np.mean([len(set(f) & {ids[i] for i in t}) / 10 for f, t in zip(found, truth)]))
+
+    stub = FixedVector()
+    retriever = Retriever(store, stub)
+    hybrid_t = []
+    for q in queries[:100]:
+        stub.vector = q
+        started = time.perf_counter()
+        retriever.search("w1 w7 w42 w310 w2000", k=10)
+        hybrid_t.append(time.perf_counter() - started)
+    return {"n": n, "where": where, "build_s": build_s, "chunks_per_s": n / build_s, "nlist": spec.nlist,
+            "nprobe": spec.nprobe, "dense": percentiles(times), "recall": rec, "hybrid": percentiles(hybrid_t)}
+
+
 def real_recall(folder: Path, queries_n: int, rng: np.random.Generator) -> tuple[int, int, dict]:
     """IVF recall@10 against exact on a real index's vectors (synthetic clusters are easier than
     real embeddings). Queries are chunk vectors; each query's own chunk is left out."""
@@ -194,9 +261,21 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "scoqa-scale")
     parser.add_argument("--skip-embedding", action="store_true", help="do not time the embedding model")
     parser.add_argument("--real", type=Path, help="also measure IVF recall on this index folder's real vectors")
+    parser.add_argument("--store", default="", help="milvus:PATH.db or milvus://HOST:PORT/COLLECTION: measure Milvus")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     args.workdir.mkdir(parents=True, exist_ok=True)
+    if args.store:
+        print("| chunks | Milvus | build (commit) | IVF_FLAT nlist, nprobe | dense p50/p95 ms | recall@10 vs exact "
+              "| hybrid p50/p95 ms |")
+        print("|---|---|---|---|---|---|---|")
+        for n in args.sizes:
+            r = measure_milvus(n, args.queries, args.store, args.workdir, rng)
+            print(f"| {n:,} | {r['where']} | {r['build_s']:.1f}s ({r['chunks_per_s']:,.0f} chunks/s) | "
+                  f"{r['nlist']}, {r['nprobe']} | {r['dense'][0]:.2f}/{r['dense'][1]:.2f} | {r['recall']:.3f} | "
+                  f"{r['hybrid'][0]:.2f}/{r['hybrid'][1]:.2f} |")
+            sys.stdout.flush()
+        return 0
     if args.real:
         n, nlist, sweep = real_recall(args.real, args.queries, rng)
         print(f"real vectors ({args.real}, {n:,} chunks, IVF nlist {nlist}): nprobe: recall@10, p50/p95 ms: "
