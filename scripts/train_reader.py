@@ -389,7 +389,8 @@ def main(argv: list[str] | None = None) -> None:
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: s / max(1, warmup) if s < warmup else max(0.0, (total - s) / max(1, total - warmup))
     )
-    settings = ReaderSettings(max_length=args.max_length, stride=args.stride,
+    # The reader computes as the model trained: bf16 where training used it.
+    settings = ReaderSettings(max_length=args.max_length, stride=args.stride, bf16=bf16,
                               base=MPNET if args.lora_rank else None)
     rng = np.random.default_rng(args.seed)
     run = {"epoch": 1, "step": 0, "batches": None, "position": 0, "losses": [], "train_s": 0.0, "history": []}
@@ -498,7 +499,8 @@ def save_model(out: Path, model, tokenizer, settings: ReaderSettings) -> None:
         state = get_peft_model_state_dict(model)
         save_file({k: v.detach().to("cpu", torch.float16).contiguous() for k, v in state.items()},
                   out / ADAPTER_WEIGHTS)
-        model.peft_config["default"].save_pretrained(out)
+        # Named, not this machine's path: the base is whatever packaged.mpnet_folder() finds.
+        replace(model.peft_config["default"], base_model_name_or_path=MPNET).save_pretrained(out)
     else:
         half = {k: v.detach().to("cpu", torch.float16) for k, v in model.state_dict().items()}
         model.save_pretrained(out, state_dict=half)
