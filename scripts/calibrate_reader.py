@@ -177,7 +177,7 @@ def plot(thresholds, right, wrong, utility, chosen: float, path: Path) -> None:
     ax.plot(thresholds, utility, label=f"right - {COST_OF_WRONG:g} x wrong", linestyle="--")
     ax.axvline(chosen, color="grey", linewidth=0.8)
     ax.set_xlabel("confidence threshold")
-    ax.set_ylabel("share of tuning cases (answerable, unanswerable half each)")
+    ax.set_ylabel("share of cases (weighted)")
     ax.set_title("Open-book abstention trade-off (tuning articles)")
     ax.legend(fontsize=8)
     fig.tight_layout()
