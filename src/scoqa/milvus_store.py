@@ -68,8 +68,8 @@ def _connect(location: str):
     except MilvusException as err:
         reason = err.message if hasattr(err, "message") else str(err)
         if _refused_credentials(err) or "auth" in reason.lower() or "token" in reason.lower():
-            reason = (f"the server refused the credentials; set ${TOKEN_VARIABLE} to USER:PASSWORD or an API key"
-                      if token else f"the server wants credentials; set ${TOKEN_VARIABLE} to USER:PASSWORD or an API key")
+            refusal = "refused the credentials" if token else "wants credentials"
+            reason = f"the server {refusal}; set ${TOKEN_VARIABLE} to USER:PASSWORD or an API key"
         raise IndexUnavailable(f"cannot use Milvus at {location}: {reason}") from None
     return client, name
 
