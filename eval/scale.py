@@ -111,25 +111,18 @@ def recall(found: np.ndarray, truth: np.ndarray) -> float:
 
 def measure(n: int, queries_n: int, workdir: Path, rng: np.random.Generator) -> dict:
     vectors, queries, texts = synthetic_collection(n, queries_n, rng)
-    documents, rows, prints = [], [], []
-    for d in range(0, n, CHUNKS_PER_DOC):
-        parts = texts[d : d + CHUNKS_PER_DOC]
-        text = "\n".join(parts)
-        documents.append(Document(f"doc{d // CHUNKS_PER_DOC}.txt", text, sha256=f"{d}", content=((0, len(text)),)))
-        offset = 0
-        for part in parts:
-            rows.append((len(documents) - 1, offset, offset + len(part)))
-            prints.append(np.zeros(0, np.uint64))
-            offset += len(part) + 1
+    split = synthetic_documents(texts)
+    documents = [doc for doc, _ in split]
+    rows = [(d, a, b) for d, (_, spans) in enumerate(split) for a, b in spans]
+    prints = [np.zeros(0, np.uint64)] * len(rows)
     folder = workdir / f"index-{n}"
     spec = DenseSpec.choose("auto", n)
-    manifest = {"model": {"name": "synthetic", "dimension": DIM, "window": 254},
-                "chunker": ChunkSettings().to_dict(), "root": str(workdir), "documents": {}}
+    manifest = synthetic_manifest(workdir) | {"documents": {}}
     gc.collect()
     started = time.perf_counter()
     write_generation(folder, manifest, documents, np.array(rows, dtype=np.int64), vectors, prints, spec, texts)
     build_s = time.perf_counter() - started
-    del documents, texts, prints
+    del split, documents, texts, prints
     gc.collect()
 
     before = rss_mib()
@@ -158,6 +151,25 @@ def measure(n: int, queries_n: int, workdir: Path, rng: np.random.Generator) -> 
             "nlist": DenseSpec.choose("ivf", n).nlist, "sweep": sweep, "hybrid": percentiles(hybrid_t)}
 
 
+def synthetic_documents(texts: list[str]) -> list[tuple[Document, list[tuple[int, int]]]]:
+    """Ten texts a document, one per line, with each text's offsets: the chunks."""
+    out = []
+    for d in range(0, len(texts), CHUNKS_PER_DOC):
+        parts = texts[d : d + CHUNKS_PER_DOC]
+        text = "\n".join(parts)
+        spans, offset = [], 0
+        for part in parts:
+            spans.append((offset, offset + len(part)))
+            offset += len(part) + 1
+        out.append((Document(f"doc{d // CHUNKS_PER_DOC}.txt", text, sha256=f"{d}", content=((0, len(text)),)), spans))
+    return out
+
+
+def synthetic_manifest(workdir: Path) -> dict:
+    return {"model": {"name": "synthetic", "dimension": DIM, "window": 254},
+            "chunker": ChunkSettings().to_dict(), "root": str(workdir)}
+
+
 def synthetic_collection(n: int, queries_n: int, rng: np.random.Generator):
     """Clustered vectors, queries from the same clusters, and Zipf texts, ten chunks a document."""
     centres = rng.standard_normal((max(100, n // 200), DIM), dtype=np.float32)
@@ -180,20 +192,13 @@ def measure_milvus(n: int, queries_n: int, location: str, workdir: Path, rng: np
     from scoqa.milvus_store import MilvusStore
 
     vectors, queries, texts = synthetic_collection(n, queries_n, rng)
-    added, documents = [], []
-    for d in range(0, n, CHUNKS_PER_DOC):
-        parts = texts[d : d + CHUNKS_PER_DOC]
-        text = "\n".join(parts)
-        doc = Document(f"doc{d // CHUNKS_PER_DOC}.txt", text, sha256=f"{d}", content=((0, len(text)),))
-        documents.append(doc)
-        offset = 0
-        for i, part in enumerate(parts):
-            added.append(NewChunk(chunk_id(doc, offset, offset + len(part)), Chunk(doc, offset, offset + len(part)),
-                                  vectors[d + i], (), part))
-            offset += len(part) + 1
+    split = synthetic_documents(texts)
+    documents = [doc for doc, _ in split]
+    chunks = [(doc, a, b) for doc, spans in split for a, b in spans]
+    added = [NewChunk(chunk_id(doc, a, b), Chunk(doc, a, b), vector, (), doc.text[a:b])
+             for (doc, a, b), vector in zip(chunks, vectors)]
     spec = DenseSpec.choose("ivf", n)
-    manifest = {"model": {"name": "synthetic", "dimension": DIM, "window": 254},
-                "chunker": ChunkSettings().to_dict(), "root": str(workdir)}
+    manifest = synthetic_manifest(workdir)
     where = milvus_location(location, n, workdir)
     started = time.perf_counter()
     store = MilvusStore.create(workdir, where)
