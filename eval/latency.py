@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--gold", type=Path, default=Path("eval/gold.jsonl"), help="questions (JSON lines)")
     parser.add_argument("--workdir", type=Path, default=Path(".scoqa/latency"))
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("-k", type=int, default=5, help="passages read per question")
+    parser.add_argument("-k", type=int, default=AssistantSettings.k, help="passages read per question")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--quantize", action="store_true", help="int8 dynamic quantisation of the reader")
     parser.add_argument("--json", type=Path, help="also write the figures here")

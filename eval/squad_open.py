@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/squad-open"),
                         help="folder for the article files, the index and report.json")
     parser.add_argument("--sample", type=int, default=1, help="ask every Nth question (1: all 4,557)")
-    parser.add_argument("-k", type=int, default=5, help="passages per question")
+    parser.add_argument("-k", type=int, default=AssistantSettings.k, help="passages per question")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from squad_open import write_articles  # noqa: E402
 from train_reader import CALIBRATION_L2, best_f1, fit_logistic, load_split  # noqa: E402
 
+from scoqa.answer import AssistantSettings  # noqa: E402
 from scoqa.build import build_index  # noqa: E402
 from scoqa.embed import Embedder  # noqa: E402
 from scoqa.store import open_store  # noqa: E402
@@ -89,7 +90,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="the squad folder")
     parser.add_argument("--model", type=Path, default=MODEL_DIR, help="reader folder; its reader.json is rewritten")
     parser.add_argument("--out", type=Path, default=Path("runs/calibration"))
-    parser.add_argument("-k", type=int, default=5, help="passages read per question, as the Assistant reads")
+    parser.add_argument("-k", type=int, default=AssistantSettings.k, help="passages read per question, as the Assistant reads")
     parser.add_argument("--sample", type=int, default=1, help="every Nth tuning question (1: all 1,404)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--dry-run", action="store_true", help="report, but leave reader.json as it is")

@@ -34,6 +34,7 @@ from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 from scoqa.metrics import exact_match, f1_score
 from scoqa.packaged import MPNET, mpnet_folder
 from scoqa.read import ADAPTER_WEIGHTS, HEAD, MODEL_DIR, SETTINGS_FILE, Candidate, Reader, ReaderSettings
+from scoqa.text import FUNCTION_WORDS, TOKEN
 
 TUNING_ARTICLES = ("Normans", "Steam_engine", "Pharmacy", "Warsaw")
 CALIBRATION_L2 = 1e-3
@@ -92,6 +93,41 @@ def best_f1(prediction: str, example: Example) -> float:
 def exact(prediction: str, example: Example) -> float:
     golds = example.answers or ("",)
     return max(exact_match(prediction, g) for g in golds)
+
+
+def content_words(text: str) -> set[str]:
+    return {w for w in TOKEN.findall(text.lower()) if w not in FUNCTION_WORDS}
+
+
+def distractors_of(examples: list[Example], n: int) -> dict[str, list[str]]:
+    """For each question (by id), the `n` other paragraphs of its article that share most of its
+    content words and hold none of its gold answers' text.
+
+    scoqa reads several retrieved passages and answers from the most confident span, so the
+    reader must say "no answer" in a passage on the right topic that does not hold the answer;
+    SQuAD pairs every question with its own paragraph only."""
+    paragraphs: dict[str, list[str]] = {}
+    for e in examples:
+        if e.context not in paragraphs.setdefault(e.title, []):
+            paragraphs[e.title].append(e.context)
+    words = {p: content_words(p) for ps in paragraphs.values() for p in ps}
+    chosen = {}
+    for e in examples:
+        asked = content_words(e.question)
+        others = [p for p in paragraphs[e.title]
+                  if p != e.context and not any(a.lower() in p.lower() for a in e.answers)]
+        others.sort(key=lambda p: -len(asked & words[p]))  # stable: ties keep article order
+        chosen[e.id] = others[:n]
+    return chosen
+
+
+def with_distractors(examples: list[Example], n: int) -> list[Example]:
+    """The questions again, each over its distractor paragraphs, where it has no answer."""
+    if n == 0:
+        return []
+    chosen = distractors_of(examples, n)
+    return [Example(f"{e.id}-distractor{j}", e.title, e.question, p, (), ())
+            for e in examples for j, p in enumerate(chosen[e.id])]
 
 
 def featurize(tokenizer, examples: list[Example], max_length: int, stride: int) -> list[dict]:
@@ -186,8 +222,17 @@ def threshold_sweep(
     return threshold, 100.0 * totals[k] / len(scores)
 
 
-def tuning_scores(reader: Reader, examples: list[Example], cands: list[list[Candidate]]) -> dict:
-    """Per-epoch tuning figures from the raw margin: forced-answer F1 and best-threshold F1."""
+def tuning_scores(reader: Reader, examples: list[Example], cands: list[list[Candidate]],
+                  distractors: int = 2) -> dict:
+    """Per-epoch tuning figures from the raw margin: forced-answer F1, best-threshold F1, and
+    forced-answer F1 when the answerable questions are read with `distractors` other paragraphs
+    of their article (the closest to what the Assistant reads)."""
+    others = distractors_of(examples, distractors)
+    distracted = []
+    for e in (e for e in examples if not e.impossible):
+        best = max(reader.candidates(e.question, [e.context, *others[e.id]]),
+                   key=lambda x: x.features[0], default=None)
+        distracted.append(best_f1(best.text if best else "", e))
     top_text, top_margin = [], []
     for c in cands:
         best = max(c, key=lambda x: x.features[0], default=None)
@@ -199,6 +244,7 @@ def tuning_scores(reader: Reader, examples: list[Example], cands: list[list[Cand
     return {
         "has_ans_forced_f1": 100.0 * f1s[~impossible].mean(),
         "best_threshold_f1": best_threshold_f1,
+        "distracted_forced_f1": 100.0 * float(np.mean(distracted)),
     }
 
 
@@ -310,7 +356,7 @@ class Checkpoint:
 
 # Arguments a resumed run must share with the run it continues.
 RUN_DEFINING = ("data", "base", "epochs", "lr", "batch_size", "warmup", "weight_decay", "max_length",
-                "stride", "seed", "lora_rank", "lora_alpha", "limit", "tune_limit", "max_steps")
+                "stride", "seed", "lora_rank", "lora_alpha", "limit", "tune_limit", "max_steps", "distractors")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -329,6 +375,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-length", type=int, default=384)
     parser.add_argument("--stride", type=int, default=128)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--distractors", type=int, default=0,
+                        help="also train each question on N other paragraphs of its article, as unanswerable there")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--bf16", choices=["auto", "on", "off"], default="auto",
                         help="bf16 autocast; auto = on where the hardware supports it")
@@ -364,6 +412,7 @@ def main(argv: list[str] | None = None) -> None:
         train = train[: args.limit]
     if args.tune_limit:
         tune = tune[: args.tune_limit]
+    train = train + with_distractors(train, args.distractors)
     tokenizer = AutoTokenizer.from_pretrained(args.base)
     model = build_model(args.base, args.lora_rank, args.lora_alpha, device)
     windows = featurize(tokenizer, train, args.max_length, args.stride)
@@ -399,7 +448,7 @@ def main(argv: list[str] | None = None) -> None:
         saved = checkpoint.load()
         if saved is None:
             raise SystemExit(f"--resume: no checkpoint at {args.checkpoint}")
-        differ = [k for k in RUN_DEFINING if saved["args"][k] != str(getattr(args, k))]
+        differ = [k for k in RUN_DEFINING if saved["args"].get(k, "0") != str(getattr(args, k))]
         if differ:
             raise SystemExit(f"--resume: the checkpoint was made with other {', '.join(differ)}")
         missing, unexpected = model.load_state_dict(saved["trainable"], strict=False)

@@ -99,3 +99,18 @@ def test_resume_refuses_another_run(tiny, tmp_path: Path) -> None:
     train.main(common + ["--pause-after", "2"])
     with pytest.raises(SystemExit, match="other lr"):
         train.main(common + ["--resume", "--lr", "5e-4"])
+
+
+def test_distractors_are_the_closest_paragraphs_without_the_answer() -> None:
+    train = _script()
+    ask = "Who opened the bridge over the river?"
+    own = "Anna Berg opened the bridge over the river."
+    close = "The bridge over the river was painted red."  # shares bridge, river
+    holds_answer = "Anna Berg also opened the bridge school."
+    far = "Rain fell all spring."
+    examples = [train.Example("q", "T", ask, own, ("Anna Berg",), (0,))] + [
+        train.Example(f"p{i}", "T", "Filler?", text, (), ()) for i, text in enumerate((far, holds_answer, close))]
+    assert train.distractors_of(examples, 2)["q"] == [close, far]
+    made = [e for e in train.with_distractors(examples, 1) if e.question == ask]
+    assert [(e.context, e.answers, e.impossible) for e in made] == [(close, (), True)]
+    assert train.with_distractors(examples, 0) == []

@@ -29,14 +29,15 @@ NOT_FOUND = "not found in the documents"
 class AssistantSettings:
     """The Assistant's knobs, in one place.
 
-    - `k`: passages retrieved and read per question.
+    - `k`: passages retrieved and read per question; the reader's confidence and threshold were
+      fitted reading this many (``scripts/calibrate_reader.py -k``), so change them together.
     - `first_read`: read this many passages first, and the rest only if none of their spans is
       worth answering with (most answers stand in the first passages).
     - `list_margin`: a list answer's further parts must be nearly as likely as its best one.
     - `threshold`: the least confidence worth answering with (None: the reader's own).
     """
 
-    k: int = 5
+    k: int = 3
     first_read: int = 2
     list_margin: float = 0.15
     max_question_chars: int = 2000

@@ -15,9 +15,11 @@ from .fusion import Mode, names
 from .packaged import offline
 
 if TYPE_CHECKING:
+    from .answer import Assistant
     from .embed import Embedder
 
 DEFAULT_INDEX = ".scoqa/index"
+READ_K_HELP = "passages to read per question (default: the Assistant's, the number its reader was calibrated reading)"
 
 
 class UsageError(ScoqaError):
@@ -53,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ask", help="answer a question from the documents, with citations")
     p.add_argument("question", help='the question; "-" reads one question per line and writes JSON lines')
-    p.add_argument("-k", type=int, default=5, help="passages to read (default 5)")
+    p.add_argument("-k", type=int, help=READ_K_HELP)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--index", help=index_help)
 
@@ -67,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="the chat UI and its /ask API in the browser (builds a missing index)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
-    p.add_argument("-k", type=int, default=5, help="passages to read per question (default 5)")
+    p.add_argument("-k", type=int, help=READ_K_HELP)
     p.add_argument("--index", help=index_help)
 
     p = sub.add_parser("eval", help="score the assistant on a gold question set and write a report "
@@ -77,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--report", type=Path, default=Path("runs/eval"),
                    help="folder for report.md, report.json and the plots (default runs/eval)")
     p.add_argument("--index", help=index_help)
-    p.add_argument("-k", type=int, default=5, help="passages to read per question (default 5)")
+    p.add_argument("-k", type=int, help=READ_K_HELP)
     return parser
 
 
@@ -165,16 +167,27 @@ def _ensure_index(folder: Path) -> Embedder | None:
     return embedder
 
 
-def _ask(args: argparse.Namespace) -> int:
+def _check_read_k(args: argparse.Namespace) -> None:
+    if args.k is not None and args.k < 1:
+        raise UsageError("-k must be at least 1")
+
+
+def _open_assistant(args: argparse.Namespace) -> Assistant:
+    """The Assistant over --index (built from corpus/ if missing), reading -k passages or its default."""
     from .answer import Assistant, AssistantSettings
+
+    folder = index_folder(args.index)
+    settings = AssistantSettings() if args.k is None else AssistantSettings(k=args.k)
+    return Assistant.open(folder, settings=settings, embedder=_ensure_index(folder))
+
+
+def _ask(args: argparse.Namespace) -> int:
     from .userinput import printable, require_text
 
-    if args.k < 1:
-        raise UsageError("-k must be at least 1")
+    _check_read_k(args)
     if args.question != "-" and not require_text(args.question, "the question").strip():
         raise UsageError("the question is empty")
-    folder = index_folder(args.index)
-    assistant = Assistant.open(folder, settings=AssistantSettings(k=args.k), embedder=_ensure_index(folder))
+    assistant = _open_assistant(args)
     if args.question != "-":
         answer = assistant.ask(args.question)
         print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else _answer_text(answer))
@@ -193,28 +206,22 @@ def _ask(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .answer import Assistant, AssistantSettings
     from .serve import check_port, serve
 
-    if args.k < 1:
-        raise UsageError("-k must be at least 1")
+    _check_read_k(args)
     if not 0 < args.port < 65536:
         raise UsageError("--port must be between 1 and 65535")
     check_port(args.host, args.port)
-    folder = index_folder(args.index)
-    serve(Assistant.open(folder, settings=AssistantSettings(k=args.k), embedder=_ensure_index(folder)), host=args.host, port=args.port)
+    serve(_open_assistant(args), host=args.host, port=args.port)
     return 0
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from .answer import Assistant, AssistantSettings
     from .evaluate import evaluate, load_gold, summary_table, write_report
 
-    if args.k < 1:
-        raise UsageError("-k must be at least 1")
+    _check_read_k(args)
     gold = load_gold(args.gold)
-    folder = index_folder(args.index)
-    report = evaluate(Assistant.open(folder, settings=AssistantSettings(k=args.k), embedder=_ensure_index(folder)), gold, gold_file=args.gold)
+    report = evaluate(_open_assistant(args), gold, gold_file=args.gold)
     write_report(report, args.report)
     print(summary_table(report))
     print(f"report: {args.report / 'report.md'}")
