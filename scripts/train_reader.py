@@ -229,10 +229,10 @@ def tuning_scores(reader: Reader, examples: list[Example], cands: list[list[Cand
     of their article (the closest to what the Assistant reads)."""
     others = distractors_of(examples, distractors)
     distracted = []
-    for e in (e for e in examples if not e.impossible):
-        best = max(reader.candidates(e.question, [e.context, *others[e.id]]),
-                   key=lambda x: x.features[0], default=None)
-        distracted.append(best_f1(best.text if best else "", e))
+    for c, e in zip(cands, examples):
+        if not e.impossible:  # its own paragraph's candidates are read already; a span's score is its window's alone
+            best = max(c + reader.candidates(e.question, others[e.id]), key=lambda x: x.features[0], default=None)
+            distracted.append(best_f1(best.text if best else "", e))
     top_text, top_margin = [], []
     for c in cands:
         best = max(c, key=lambda x: x.features[0], default=None)
