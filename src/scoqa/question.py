@@ -15,6 +15,9 @@ from typing import Sequence
 from .records import Hit
 
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+# A list's parts are spread over documents: a list question reads as widely as at k = 5 even
+# when fewer passages are read for other questions (at k = 3 a list lost parts).
+_LIST_K = 5
 # A follow-up leans on the previous turn: it opens with a connective or points back with a pronoun.
 _FOLLOW_UP = re.compile(r"^(?:and|but|so|also|then|what about|how about)\b"
                         r"|\b(?:it|its|they|them|their|he|him|his|she|her|this|that|these|those|there|then)\b",
@@ -45,12 +48,14 @@ class QuestionPlan:
 
     def depth(self, k: int) -> int:
         """Passages to retrieve: more when some will be set aside or spread across documents."""
-        return 3 * k if self.years or self.listing else k
+        if self.listing:
+            return 3 * max(k, _LIST_K)
+        return 3 * k if self.years else k
 
     def select(self, hits: list[Hit], k: int) -> list[Hit]:
         """The passages to read, in reading order."""
         hits = _in_time(hits, self.years)
-        return _across_documents(hits)[: 2 * k] if self.listing else hits[:k]
+        return _across_documents(hits)[: 2 * max(k, _LIST_K)] if self.listing else hits[:k]
 
 
 def plan(question: str, history: Sequence[str] = ()) -> QuestionPlan:
