@@ -2,7 +2,9 @@
 (`scoqa.fusion.fuse`), duplicates collapsed."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator
 
 import faiss
 
@@ -25,6 +27,21 @@ class RetrievalSettings:
     duplicate_overlap: float = 0.5
 
 
+@contextmanager
+def _faiss_on_one_thread() -> Iterator[None]:
+    """One query at a time is faster on one OpenMP thread: the barrier costs more than it saves,
+    badly so when the other core is busy (measured: 0.3 ms against 28 ms for one query over 10k
+    vectors). The setting is put back after the search: torch shares faiss's OpenMP runtime when
+    it is imported first, and left at one thread the reader read on one core (measured on the
+    gold set: `scoqa eval` latency p50 646 / p95 2,826 ms, against 362 / 1,571 ms on both)."""
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(threads)
+
+
 def _mode(mode: str | Mode) -> Mode:
     try:
         return Mode(mode)
@@ -44,12 +61,12 @@ class Retriever:
         self.index = index
         self.embedder = embedder
         self.settings = settings
-        # One query at a time is faster on one thread: OpenMP's barrier costs more than it saves,
-        # badly so when the other core is busy (measured: 0.3 ms against 28 ms for one query
-        # over 10k vectors).
-        faiss.omp_set_num_threads(1)
 
     def search(self, query: str, k: int = 5, mode: str | Mode | None = None) -> list[Hit]:
+        with _faiss_on_one_thread():
+            return self._search(query, k, mode)
+
+    def _search(self, query: str, k: int, mode: str | Mode | None) -> list[Hit]:
         mode = _mode(mode or self.settings.mode)
         n = len(self.index)
         if n == 0 or not query.strip():
