@@ -67,3 +67,17 @@ def test_search_is_deterministic(retriever):
 def test_unknown_mode_is_refused(retriever):
     with pytest.raises(ValueError, match="unknown mode"):
         retriever.search("SCO", mode="fuzzy")
+
+
+def test_search_leaves_the_process_openmp_setting_as_it_found_it(retriever):
+    """faiss searches on one thread, but the reader (torch, which may share faiss's OpenMP
+    runtime) must keep every core."""
+    import faiss
+
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(2)
+    try:
+        retriever.search("humanitarian law", k=3)
+        assert faiss.omp_get_max_threads() == 2
+    finally:
+        faiss.omp_set_num_threads(before)
