@@ -69,7 +69,7 @@ def test_unknown_mode_is_refused(retriever):
         retriever.search("SCO", mode="fuzzy")
 
 
-def test_search_leaves_the_process_openmp_setting_as_it_found_it(retriever):
+def test_retrieval_leaves_the_process_openmp_setting_as_it_found_it(seed_index, embedder):
     """faiss searches on one thread, but the reader (torch, which may share faiss's OpenMP
     runtime) must keep every core."""
     import faiss
@@ -77,7 +77,7 @@ def test_search_leaves_the_process_openmp_setting_as_it_found_it(retriever):
     before = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(2)
     try:
-        retriever.search("humanitarian law", k=3)
+        Retriever(seed_index, embedder).search("humanitarian law", k=3)
         assert faiss.omp_get_max_threads() == 2
     finally:
         faiss.omp_set_num_threads(before)
