@@ -42,7 +42,11 @@ def test_a_list_question_reads_the_best_passage_of_each_document_first():
     ("Which states are members of the SCO?", True), ("What countries are observers?", True),
     ("Who have held the post?", True), ("List the dialogue partners", True), ("What are the aims?", True),
     ("Which city hosted the summit?", False), ("What did the SCO declare about Syria?", False),
-    ("Who signed the memorandum?", False), ("When was it signed?", False), ("What is the SCO's status?", False)])
+    ("Who signed the memorandum?", False), ("When was it signed?", False), ("What is the SCO's status?", False),
+    ("Which two bodies signed memoranda?", True), ("Which UN entities and agencies has it signed with?", True),
+    ("Which declaration says the leaders will meet?", False), ("Which country plans to chair the SCO?", False),
+    ("Which charter's principles do members observe?", False), ("What kind of measures do they oppose?", False),
+    ("Which news agency reported on the summit of the heads of state?", False)])
 def test_list_questions_are_recognised(question, is_list):
     assert asks_for_list(question) is is_list
 

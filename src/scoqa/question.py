@@ -24,6 +24,12 @@ _FOLLOW_UP = re.compile(r"^(?:and|but|so|also|then|what about|how about)\b"
                         re.IGNORECASE)
 _AUXILIARY = frozenset("is are was were has have had do does did can could will would should".split())
 _NOT_PLURAL = frozenset("is was has does this its his us news status process address across".split())
+# After "which"/"what": a number asks for several; a preposition or a possessive ends the phrase
+# on a noun it does not pluralise ("what kind of ...", "which charter's ..."); a word these
+# follow is a verb, not a plural head ("which declaration says the ...", "plans to ...").
+_SEVERAL = frozenset("two three four five six seven eight nine ten several both".split())
+_PREPOSITIONS = frozenset("of in on at for with from by about".split())
+_AFTER_A_VERB = frozenset("the a an to that its their his her this these".split())
 # "What did the leaders say / declare / agree about ...": the answer is what was said, a clause.
 _STATEMENT = re.compile(
     r"^what\s+(?:did|do|does|has|have|had|will)\b.*\b(?:say|said|says|state|stated|declare|declared|"
@@ -101,10 +107,27 @@ def _across_documents(hits: list[Hit]) -> list[Hit]:
 
 def asks_for_list(question: str) -> bool:
     """"Which states...", "what are...", "who have held...", "list/name the...": the answer has
-    several parts."""
-    words = re.findall(r"[\w'-]+", question.lower())
+    several parts. The phrase after "which"/"what" is read up to its head noun; a plural head
+    asks for several."""
+    words = re.findall(r"[\w'’-]+", question.lower())
     if not words:
         return False
+    if words[0] in ("list", "name"):
+        return True
+    if words[0] == "who":
+        return len(words) > 1 and words[1] in ("are", "were", "have")
+    if words[0] not in ("which", "what"):
+        return False
+    for i, word in enumerate(words[1:], 1):
+        if word in _AUXILIARY:
+            return word in ("are", "were", "have")
+        if word in _SEVERAL:
+            return True
+        if word in _PREPOSITIONS or word in _AFTER_A_VERB or word.endswith(("'s", "’s")):
+            return False
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss") and word not in _NOT_PLURAL:
+            return i + 1 == len(words) or words[i + 1] not in _AFTER_A_VERB
+    return False
     if words[0] in ("list", "name"):
         return True
     if words[0] == "who":
