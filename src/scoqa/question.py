@@ -128,15 +128,3 @@ def asks_for_list(question: str) -> bool:
         if len(word) > 3 and word.endswith("s") and not word.endswith("ss") and word not in _NOT_PLURAL:
             return i + 1 == len(words) or words[i + 1] not in _AFTER_A_VERB
     return False
-    if words[0] in ("list", "name"):
-        return True
-    if words[0] == "who":
-        return len(words) > 1 and words[1] in ("are", "were", "have")
-    if words[0] not in ("which", "what"):
-        return False
-    for word in words[1:]:
-        if word in _AUXILIARY:
-            return word in ("are", "were", "have")
-        if len(word) > 3 and word.endswith("s") and not word.endswith("ss") and word not in _NOT_PLURAL:
-            return True
-    return False
