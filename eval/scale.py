@@ -131,7 +131,7 @@ def measure(n: int, queries_n: int, workdir: Path, rng: np.random.Generator) -> 
     load_s = time.perf_counter() - started
     loaded_mib = rss_mib() - before
 
-    faiss.omp_set_num_threads(1)  # as the Retriever searches: one query at a time
+    faiss.omp_set_num_threads(1)  # as FolderStore.dense_search searches: one query at a time
     exact = build_dense(vectors, DenseSpec("flat"))
     exact_t, truth = time_search(exact, queries)
     started = time.perf_counter()

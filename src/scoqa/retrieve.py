@@ -2,11 +2,7 @@
 (`scoqa.fusion.fuse`), duplicates collapsed."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
-
-import faiss
 
 from .embed import Embeds
 from .fusion import Fusion, Mode, fuse, names
@@ -25,21 +21,6 @@ class RetrievalSettings:
     dense_weight: float = 0.75
     candidates: int = 100
     duplicate_overlap: float = 0.5
-
-
-@contextmanager
-def _faiss_on_one_thread() -> Iterator[None]:
-    """One query at a time is faster on one OpenMP thread: the barrier costs more than it saves,
-    badly so when the other core is busy (measured: 0.3 ms against 28 ms for one query over 10k
-    vectors). The setting is put back after the search: torch shares faiss's OpenMP runtime when
-    it is imported first, and left at one thread the reader read on one core (measured on the
-    gold set: `scoqa eval` latency p50 646 / p95 2,826 ms, against 362 / 1,571 ms on both)."""
-    threads = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    try:
-        yield
-    finally:
-        faiss.omp_set_num_threads(threads)
 
 
 def _mode(mode: str | Mode) -> Mode:
@@ -63,10 +44,6 @@ class Retriever:
         self.settings = settings
 
     def search(self, query: str, k: int = 5, mode: str | Mode | None = None) -> list[Hit]:
-        with _faiss_on_one_thread():
-            return self._search(query, k, mode)
-
-    def _search(self, query: str, k: int, mode: str | Mode | None) -> list[Hit]:
         mode = _mode(mode or self.settings.mode)
         n = len(self.index)
         if n == 0 or not query.strip():
