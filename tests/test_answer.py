@@ -91,6 +91,16 @@ def test_who_did_without_a_side_names_both_signatories(assistant):
     assert answer.citations and all(file_text(p.source)[p.start:p.end] == p.quote for p in answer.parts)
 
 
+def test_an_abbreviation_is_answered_where_a_document_spells_it_out_without_the_reader(assistant):
+    answer = assistant.ask("What does ICRC stand for?")
+    assert answer.text == "International Committee of the Red Cross" and answer.confidence > 0.9
+    span = answer.span
+    assert file_text(span.source)[span.start:span.end] == answer.text
+    assert "(ICRC)" in answer.evidence and file_text(answer.citations[0].source)[
+        answer.citations[0].start:answer.citations[0].end] == answer.evidence
+    assert assistant.ask("What does UNWTO stand for?").text is None  # used, never spelt out: the reader's turn
+
+
 def test_what_was_said_is_answered_with_the_sentence_that_says_it(assistant):
     answer = assistant.ask("What did the SCO leaders say about the crisis in Syria?")
     assert answer.text == answer.evidence == (

@@ -62,3 +62,13 @@ def test_list_questions_are_recognised(question, is_list):
 def test_statement_and_who_did_questions_are_recognised(question, statement, who_did):
     asked = plan(question)
     assert (asked.statement, asked.who_did) == (statement, who_did)
+
+
+@pytest.mark.parametrize(("question", "abbreviation"), [
+    ("What does ICRC stand for?", "ICRC"), ("What is IHL short for in the memorandum?", "IHL"),
+    ("What does PRC mean in the report?", "PRC"), ("What does the acronym NATO mean?", "NATO"),
+    ("What is NASA an abbreviation for?", "NASA"), ("What is the full name of the WHO?", "WHO"),
+    ("The Director of the SCO-RATS spoke; what does RATS stand for?", "RATS"),
+    ("What does SCO mean for Asia?", None), ("What does the SCO do?", None), ("What did IBM announce?", None)])
+def test_questions_asking_what_an_abbreviation_stands_for_are_recognised(question, abbreviation):
+    assert plan(question).expands == abbreviation

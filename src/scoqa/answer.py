@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
+from .abbreviations import CONFIDENCE, first_expansion
 from .embed import Embedder
 from .errors import ScoqaError
 from .lists import MAX_ITEM_WORDS, item_spans, widen_to_enumeration
@@ -176,8 +177,12 @@ class Assistant:
         retriever = self.retriever  # one index throughout, even if files are added meanwhile
         k = k or self.k
         asked = plan(question, history)
-        hits = asked.select(retriever.search(asked.search_query, k=asked.depth(k), mode=mode), k)
-        spans = self._read(question, [h.chunk for h in hits], exhaustive=asked.listing)
+        retrieved = retriever.search(asked.search_query, k=asked.depth(k), mode=mode)
+        hits = asked.select(retrieved, k)
+        if spelt := asked.expands and _spelt_out(asked.expands, retrieved, k):
+            hits, spans = spelt
+        else:
+            spans = self._read(question, [h.chunk for h in hits], exhaustive=asked.listing)
         if not spans:
             return Answer(question, None, 0.0, None, (), related=tuple(hits), hits=tuple(hits))
         chosen = self._pick(asked, spans, hits)
@@ -230,6 +235,17 @@ class Assistant:
             if not any(_same_answer(span.text, c.text) or _overlap(span, c) for c in chosen):
                 chosen.append(span)
         return chosen or [best]
+
+
+def _spelt_out(abbreviation: str, retrieved: list[Hit], k: int) -> tuple[list[Hit], list[Span]] | None:
+    """Where a retrieved passage spells the abbreviation out: that passage first, and the
+    expansion as the one span, as sure as its rule has proved (`abbreviations.CONFIDENCE`)."""
+    found = first_expansion(abbreviation, [(h.chunk.text, h.chunk.document.text) for h in retrieved])
+    if found is None:
+        return None
+    index, expansion = found
+    hits = [retrieved[index]] + [h for i, h in enumerate(retrieved) if i != index][: k - 1]
+    return hits, [Span(0, expansion.start, expansion.end, expansion.text, CONFIDENCE[expansion.rule])]
 
 
 def _overlap(a: Span, b: Span) -> bool:

@@ -3,8 +3,9 @@
 A follow-up ("And where was it signed?") is searched with the earlier turns it leans on; a
 question naming a year reads documents dated that year first; a list question ("which
 states...") reads the best passage of every document and answers with every part it finds.
-A new kind of question is a new field here and the step that uses it, not a new branch in
-the Assistant.
+"What does ICRC stand for?" looks for where a document spells the abbreviation out. A new
+kind of question is a new field here and the step that uses it, not a new branch in the
+Assistant.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
+from .abbreviations import ABBREVIATION
 from .records import Hit
 
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
@@ -38,6 +40,13 @@ _STATEMENT = re.compile(
 # "Who signed ...": several people may have, each for one side, unless the question names the side.
 _WHO_DID = re.compile(r"^(?:and\s+)?who\s+(?!is\b|was\b|are\b|were\b|has\b|have\b)\w+", re.IGNORECASE)
 _NAMES_A_SIDE = re.compile(r"\b(?:on behalf of|for (?:the )?[A-Z])")
+# "What does ICRC stand for / mean?", "What is IHL short for?", "the full name of SCO": the answer
+# is what the abbreviation spells out, which a document may say in so many words.
+_EXPANDS = re.compile(
+    r"(?i:\bwhat\s+(?:does|do|did|is|was)\s+(?:the\s+(?:abbreviation|acronym|initialism)\s+)?)"
+    rf"({ABBREVIATION.pattern})(?:\s+[\w'’-]+){{0,8}}?\s+(?i:stand\s+for|mean(?!\s+(?:for|to)\b)|short\s+for|"
+    r"an?\s+(?:abbreviation|acronym|initialism)\s+(?:of|for))\b"
+    rf"|(?i:\bfull\s+(?:name|form)\s+of\s+(?:the\s+)?)({ABBREVIATION.pattern})")
 
 
 @dataclass(frozen=True)
@@ -51,12 +60,14 @@ class QuestionPlan:
     listing: bool = False
     statement: bool = False
     who_did: bool = False
+    expands: str | None = None
 
     def depth(self, k: int) -> int:
-        """Passages to retrieve: more when some will be set aside or spread across documents."""
+        """Passages to retrieve: more when some will be set aside, spread across documents, or
+        searched for where an abbreviation is spelt out."""
         if self.listing:
             return 3 * max(k, _LIST_K)
-        return 3 * k if self.years else k
+        return 3 * k if self.years or self.expands else k
 
     def select(self, hits: list[Hit], k: int) -> list[Hit]:
         """The passages to read, in reading order."""
@@ -73,6 +84,7 @@ def plan(question: str, history: Sequence[str] = ()) -> QuestionPlan:
         listing=asks_for_list(question),
         statement=bool(_STATEMENT.search(question)),
         who_did=bool(_WHO_DID.search(question) and not _NAMES_A_SIDE.search(question)),
+        expands=next((g for g in match.groups() if g), None) if (match := _EXPANDS.search(question)) else None,
     )
 
 
