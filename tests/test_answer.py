@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scoqa.answer import Assistant, BadQuestion
-from scoqa.lists import widen_to_enumeration
+from scoqa.lists import item_spans, same_shape, widen_to_enumeration
 from scoqa.read import Span
 from scoqa.retrieve import Retriever
 
@@ -144,8 +144,23 @@ def test_follow_up_is_searched_in_the_context_of_the_previous_question(assistant
     ("threats such as terrorism, separatism, drug trafficking, organized crime.", "separatism",
      "terrorism, separatism, drug trafficking, organized crime"),
     ("signed by Secretary-General Rashid Alimov and Vice President Christine Beerli.", "Rashid Alimov", "Rashid Alimov"),
-    ("On 9 June 2017, the SCO and the ICRC signed", "9 June 2017", "9 June 2017")])
+    ("On 9 June 2017, the SCO and the ICRC signed", "9 June 2017", "9 June 2017"),
+    ("with UNODC (14 June 2011, Astana), UNESCAP (15 December 2015, Zhengzhou) and UNWTO (2019).", "UNESCAP",
+     "UNODC (14 June 2011, Astana), UNESCAP (15 December 2015, Zhengzhou) and UNWTO"),
+    ("threats such as terrorism, separatism and cybercrime, continue to grow.", "separatism",
+     "terrorism, separatism and cybercrime"),
+    ("threats such as terrorism, separatism and cybercrime, continue to grow.", "cybercrime",
+     "terrorism, separatism and cybercrime")])
 def test_an_item_of_an_enumeration_widens_to_the_whole_list(text, picked, whole):
     start = text.index(picked)
     span = widen_to_enumeration(text, Span(0, start, start + len(picked), picked, 0.5))
     assert span.text == whole == text[span.start:span.end]
+
+
+def test_items_are_cut_without_their_asides_and_only_like_shaped_answers_join_a_list():
+    text = "UNODC (14 June 2011, Astana, Kazakhstan), UNESCAP (15 December 2015) and UN-OCHA"
+    assert [item.text for item in item_spans(Span(0, 0, len(text), text, 0.9))] == ["UNODC", "UNESCAP", "UN-OCHA"]
+    members = Span(0, 0, 23, "India, China and Russia", 0.9)
+    assert same_shape(members, Span(1, 0, 21, "Brazil, Peru and Chile", 0.8))
+    assert not same_shape(members, Span(1, 0, 45, "four Observer States and six Dialogue Partners", 0.8))
+    assert not same_shape(members, Span(1, 0, 6, "Moscow", 0.8))

@@ -13,7 +13,7 @@ from typing import Callable, Mapping, Sequence
 from .abbreviations import CONFIDENCE, first_expansion
 from .embed import Embedder
 from .errors import ScoqaError
-from .lists import MAX_ITEM_WORDS, item_spans, widen_to_enumeration
+from .lists import MAX_ITEM_WORDS, item_spans, same_shape, widen_to_enumeration
 from .question import QuestionPlan, plan
 from .read import Reader, Reads, Span
 from .records import Chunk, Document, Hit, Location
@@ -216,9 +216,9 @@ class Assistant:
     def _pick(self, asked: QuestionPlan, spans: list[Span], hits: list[Hit]) -> list[Span]:
         """The span(s) to answer with: the most confident one, widened to the enumeration or
         the pair it belongs to where the question asks for several; for a list, every other
-        part nearly as confident and of the same shape, once each: when the best part is a
-        whole enumeration ("India, China ... and Uzbekistan"), a lone name found elsewhere
-        ("Moscow" of "the Moscow Declaration") is no member of it."""
+        part nearly as confident and of the same shape (`lists.same_shape`), once each: when
+        the best part is a whole enumeration ("India, China ... and Uzbekistan"), a lone name
+        found elsewhere ("Moscow" of "the Moscow Declaration") is no member of it."""
         best = spans[0]
         if asked.who_did:
             return [widen_to_enumeration(hits[best.passage_index].chunk.text, best, min_items=2, item_words=MAX_ITEM_WORDS)]
@@ -229,8 +229,7 @@ class Assistant:
             if span.confidence < max(self.threshold, best.confidence - self.settings.list_margin):
                 break
             span = widen_to_enumeration(hits[span.passage_index].chunk.text, span)
-            enumerates = len(item_spans(span)) > 1
-            if chosen and enumerates != (len(item_spans(chosen[0])) > 1):
+            if chosen and not same_shape(span, chosen[0]):
                 continue
             if not any(_same_answer(span.text, c.text) or _overlap(span, c) for c in chosen):
                 chosen.append(span)

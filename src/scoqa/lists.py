@@ -14,6 +14,9 @@ from .read import Span
 SEPARATOR = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
 _SEPARATOR_AT_END = re.compile(r"(?:,\s*(?:and\s+)?|\s+and\s+)$")
 _ITEM_WORD = r"[^\W_][\w'’-]*"
+# An item may carry an aside: "UNODC (14 June 2011, Astana), UNESCAP (15 December 2015, ...)".
+_ASIDE = re.compile(r"\s*\([^()\n]*\)")
+_ASIDE_AT_END = re.compile(r"\s*\([^()\n]*\)$")
 # Items longer than this are clauses, not list items.
 MAX_ITEM_WORDS = 6
 
@@ -26,39 +29,83 @@ def widen_to_enumeration(text: str, span: Span, min_items: int = 3, item_words: 
     """The whole enumeration `span` is one item of, in `text` (the passage it was read from).
 
     Items are short runs of words (at most `item_words`; by default one more than the span's
-    longest part) that begin like the span does (capital, lower case, digit). An enumeration
-    of fewer than `min_items` items is no list ("Meanwhile, Zhang Ming"), except where the
-    caller expects pairs ("signed by A and B": `min_items=2`)."""
+    longest part) that begin like the span does (capital, lower case, digit), each perhaps
+    followed by an aside in parentheses. An enumeration of fewer than `min_items` items is no
+    list ("Meanwhile, Zhang Ming"), except where the caller expects pairs ("signed by A and B":
+    `min_items=2`)."""
     kind = _kind(span.text[:1])
     width = item_words or max(len(part.split()) for part in SEPARATOR.split(span.text)) + 1
-    item = re.compile(rf"{_ITEM_WORD}(?: {_ITEM_WORD}){{0,{width - 1}}}?(?=,|\s+and\s|\s*[.;:!?)\n]|\s*$)")
+    item = re.compile(rf"{_ITEM_WORD}(?: {_ITEM_WORD}){{0,{width - 1}}}?(?=,|\s+and\s|\s*[.;:!?()\n]|\s*$)")
     start, end = span.start, span.end
-    while (sep := SEPARATOR.match(text, end)) and (found := item.match(text, sep.end())) \
-            and _kind(text[sep.end()]) == kind:
+    # "A, B and C" ends at C: an item joined by "and" is the last.
+    inside = _separators(text, start, end)
+    joined = _SEPARATOR_AT_END.search(text, max(0, start - 80), start)
+    last_item = bool(inside and _joins_last(inside[-1]) or not inside and joined and _joins_last(joined))
+    while not last_item and (sep := SEPARATOR.match(text, _past_aside(text, end))) \
+            and (found := item.match(text, sep.end())) and _kind(text[sep.end()]) == kind:
         end = found.end()
+        last_item = _joins_last(sep)
     while sep := _SEPARATOR_AT_END.search(text, max(0, start - 80), start):
-        segment = re.split(r"[,;:.!?()\n]|\s+and\s+|\s+[-–—]\s+", text[max(0, sep.start() - 80):sep.start()])[-1]
+        if _joins_last(sep) and any(_joins_last(s) for s in _separators(text, start, end)):
+            break  # that "and" closed another list
+        item_end = _before_aside(text, sep.start())
+        segment = re.split(r"[,;:.!?()\n]|\s+and\s+|\s+[-–—]\s+", text[max(0, item_end - 80):item_end])[-1]
         words = segment.split()
+        if len(words) <= width:  # "with UNODC": the item begins where the words begin like it
+            while len(words) > 1 and _kind(words[0][0]) != kind:
+                words = words[1:]
         last = words[-1] if len(words) > width else " ".join(words)  # a long run: its last word begins the list
         if not last or _kind(last[0]) != kind or not re.fullmatch(rf"{_ITEM_WORD}(?: {_ITEM_WORD})*", last):
             break
-        start = sep.start() - len(last)
+        start = item_end - len(last)
         if len(words) > width:
             break
-    if len(SEPARATOR.findall(text, start, end)) < min_items - 1:
+    if len(_separators(text, start, end)) < min_items - 1:
         return span
     return replace(span, start=start, end=end, text=text[start:end])
 
 
 def item_spans(span: Span) -> list[Span]:
-    """The items of an enumeration ("India, China and Russia"), each a span of its own; the
-    span whole when it is not one."""
+    """The items of an enumeration ("India, China and Russia"), each a span of its own without
+    its aside; the span whole when it is not one."""
     items, at = [], 0
-    for sep in [*SEPARATOR.finditer(span.text), None]:
+    for sep in [*_separators(span.text, 0, len(span.text)), None]:
         stop = sep.start() if sep else len(span.text)
+        stop = _before_aside(span.text, stop, at)
         if stop > at:
             items.append((at, stop))
         at = sep.end() if sep else at
     if len(items) < 2 or any(len(span.text[a:b].split()) > MAX_ITEM_WORDS for a, b in items):
         return [span]
     return [replace(span, start=span.start + a, end=span.start + b, text=span.text[a:b]) for a, b in items]
+
+
+def same_shape(a: Span, b: Span) -> bool:
+    """Two answers that can be parts of one list: both enumerations or neither, beginning alike
+    ("India, China ..." and "four Observer States and six ..." are not)."""
+    return (len(item_spans(a)) > 1) == (len(item_spans(b)) > 1) and _kind(a.text[:1]) == _kind(b.text[:1])
+
+
+def _joins_last(separator: re.Match) -> bool:
+    return "and" in separator.group()
+
+
+def _separators(text: str, start: int, end: int) -> list[re.Match]:
+    """The separators of text[start:end] that stand outside parentheses."""
+    found, depth, at = [], 0, start
+    for sep in SEPARATOR.finditer(text, start, end):
+        depth += text.count("(", at, sep.start()) - text.count(")", at, sep.start())
+        at = sep.start()
+        if depth <= 0:
+            found.append(sep)
+    return found
+
+
+def _past_aside(text: str, at: int) -> int:
+    aside = _ASIDE.match(text, at)
+    return aside.end() if aside else at
+
+
+def _before_aside(text: str, at: int, floor: int = 0) -> int:
+    aside = _ASIDE_AT_END.search(text, floor, at)
+    return aside.start() if aside else at
