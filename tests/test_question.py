@@ -72,3 +72,12 @@ def test_statement_and_who_did_questions_are_recognised(question, statement, who
     ("What does SCO mean for Asia?", None), ("What does the SCO do?", None), ("What did IBM announce?", None)])
 def test_questions_asking_what_an_abbreviation_stands_for_are_recognised(question, abbreviation):
     assert plan(question).expands == abbreviation
+
+
+@pytest.mark.parametrize(("question", "answer", "fits"), [
+    ("Where was the declaration signed?", "5 April 2010", False), ("Where was it signed?", "Astana", True),
+    ("In which city did they meet in 2019?", "November 19th, 2019", False),
+    ("And where was it signed?", "June 2017", False), ("When was it signed?", "5 April 2010", True),
+    ("Which country chairs the SCO?", "2019", False), ("Who chaired it?", "2019", True)])
+def test_a_place_is_not_answered_by_a_date(question, answer, fits):
+    assert plan(question).fits(answer) is fits

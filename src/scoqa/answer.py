@@ -142,21 +142,23 @@ class Assistant:
                                            self.retriever.settings)
             return report
 
-    def _read(self, question: str, chunks: list[Chunk], exhaustive: bool) -> list[Span]:
+    def _read(self, asked: QuestionPlan, chunks: list[Chunk]) -> list[Span]:
         """Read the best-ranked passages first and the rest only when they hold no answer above
         the threshold: most answers stand in the first passages, and reading is nearly all of
         the time an answer takes (measured on the gold set with reader run 4: p50 242 against 336 ms, the same
-        answers right). A list question reads everything.
+        answers right). A list question reads everything. Spans that cannot answer the
+        question (`QuestionPlan.fits`) are dropped as they are read.
 
         A chunk is read after its section's label (a table row after its column names), and
         only spans of the chunk's own text are kept, with offsets into it."""
         heads = [f"{label}\n" if (label := c.document.label_at(c.start)) else "" for c in chunks]
         passages = [head + c.text for head, c in zip(heads, chunks)]
-        first = len(passages) if exhaustive else min(len(passages), self.settings.first_read)
-        spans = self.reader.read(question, passages[:first], top_n=2 * len(passages), threshold=0.0)
+        first = len(passages) if asked.listing else min(len(passages), self.settings.first_read)
+        spans = [s for s in self.reader.read(asked.question, passages[:first], top_n=2 * len(passages), threshold=0.0)
+                 if asked.fits(s.text)]
         if first < len(passages) and (not spans or spans[0].confidence < self.threshold):
-            rest = self.reader.read(question, passages[first:], top_n=2 * len(passages), threshold=0.0)
-            spans += [replace(s, passage_index=s.passage_index + first) for s in rest]
+            rest = self.reader.read(asked.question, passages[first:], top_n=2 * len(passages), threshold=0.0)
+            spans += [replace(s, passage_index=s.passage_index + first) for s in rest if asked.fits(s.text)]
             spans.sort(key=lambda s: (-s.confidence, s.passage_index, s.start))
         return [replace(s, start=s.start - len(heads[s.passage_index]), end=s.end - len(heads[s.passage_index]))
                 for s in spans if s.start >= len(heads[s.passage_index])]
@@ -182,7 +184,7 @@ class Assistant:
         if spelt := asked.expands and _spelt_out(asked.expands, retrieved, k):
             hits, spans = spelt
         else:
-            spans = self._read(question, [h.chunk for h in hits], exhaustive=asked.listing)
+            spans = self._read(asked, [h.chunk for h in hits])
         if not spans:
             return Answer(question, None, 0.0, None, (), related=tuple(hits), hits=tuple(hits))
         chosen = self._pick(asked, spans, hits)

@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from .text import ENDS_LIKE_A_SENTENCE, FUNCTION_WORDS, LETTER_WORD, trim
+from .text import DATE_PATTERNS, ENDS_LIKE_A_SENTENCE, FUNCTION_WORDS, LETTER_WORD, MONTHS, trim
 
 _DATELINE = re.compile(r"^\s*\d{1,4}[./-]\d{1,2}[./-]\d{1,4}(?:[ T]+\d{1,2}:\d{2}(?::\d{2})?)?\s*$")
 _CLOCK_PREFIX = re.compile(r"^\s*\d{1,2}:\d{2}(?!\d)")
@@ -194,30 +194,11 @@ def _merge(text: str, spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ..
     return tuple((start, end) for start, end in trimmed if start < end)
 
 
-_MONTHS = {
-    m: i
-    for i, names in enumerate(
-        [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
-         ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
-         ("oct", "october"), ("nov", "november"), ("dec", "december")],
-        start=1,
-    )
-    for m in names
-}
-_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
-_DATE_PATTERNS = [
-    re.compile(r"\b(?P<year>\d{4})-(?P<mnum>\d{1,2})-(?P<day>\d{1,2})\b"),
-    re.compile(r"\b(?P<day>\d{1,2})[./](?P<mnum>\d{1,2})[./](?P<year>\d{4})\b"),
-    re.compile(r"\b(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(?P<year>\d{4})\b", re.IGNORECASE),
-    re.compile(r"\b" + _MONTH + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})\b", re.IGNORECASE),
-]
-
-
 def find_date(text: str, spans: tuple[tuple[int, int], ...]) -> str | None:
     """The first full date the article text states, as ISO 8601."""
     for start, end in spans:
         found = []
-        for pattern in _DATE_PATTERNS:
+        for pattern in DATE_PATTERNS:
             for match in pattern.finditer(text, start, end):
                 parsed = _parse_date(match)
                 if parsed:
@@ -229,7 +210,7 @@ def find_date(text: str, spans: tuple[tuple[int, int], ...]) -> str | None:
 
 def _parse_date(match: re.Match[str]) -> str | None:
     parts = match.groupdict()
-    month = int(parts["mnum"]) if parts.get("mnum") else _MONTHS[parts["month"].lower().rstrip(".")]
+    month = int(parts["mnum"]) if parts.get("mnum") else MONTHS[parts["month"].lower().rstrip(".")]
     try:
         return date(int(parts["year"]), month, int(parts["day"])).isoformat()
     except ValueError:

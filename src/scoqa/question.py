@@ -3,7 +3,8 @@
 A follow-up ("And where was it signed?") is searched with the earlier turns it leans on; a
 question naming a year reads documents dated that year first; a list question ("which
 states...") reads the best passage of every document and answers with every part it finds.
-"What does ICRC stand for?" looks for where a document spells the abbreviation out. A new
+"What does ICRC stand for?" looks for where a document spells the abbreviation out, and a
+"where" question takes no date for an answer. A new
 kind of question is a new field here and the step that uses it, not a new branch in the
 Assistant.
 """
@@ -15,6 +16,7 @@ from typing import Sequence
 
 from .abbreviations import ABBREVIATION
 from .records import Hit
+from .text import only_a_date
 
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 # A list's parts are spread over documents: a list question reads as widely as at k = 5 even
@@ -40,6 +42,11 @@ _STATEMENT = re.compile(
 # "Who signed ...": several people may have, each for one side, unless the question names the side.
 _WHO_DID = re.compile(r"^(?:and\s+)?who\s+(?!is\b|was\b|are\b|were\b|has\b|have\b)\w+", re.IGNORECASE)
 _NAMES_A_SIDE = re.compile(r"\b(?:on behalf of|for (?:the )?[A-Z])")
+# "Where ...", "in which city ...": the answer is a place, and a date alone is none (no gold answer
+# of the 308 such answerable questions of the SQuAD training and tuning articles is, but one
+# annotator's alternative).
+_PLACE = re.compile(r"^(?:and\s+)?where\b|\b(?:which|what)\s+(?:city|country|town|place|region|province|continent|village)\b",
+                    re.IGNORECASE)
 # "What does ICRC stand for / mean?", "What is IHL short for?", "the full name of SCO": the answer
 # is what the abbreviation spells out, which a document may say in so many words.
 _EXPANDS = re.compile(
@@ -61,6 +68,7 @@ class QuestionPlan:
     statement: bool = False
     who_did: bool = False
     expands: str | None = None
+    place: bool = False
 
     def depth(self, k: int) -> int:
         """Passages to retrieve: more when some will be set aside, spread across documents, or
@@ -68,6 +76,10 @@ class QuestionPlan:
         if self.listing:
             return 3 * max(k, _LIST_K)
         return 3 * k if self.years or self.expands else k
+
+    def fits(self, answer: str) -> bool:
+        """Whether a span can answer the question at all: a place is not a date."""
+        return not (self.place and only_a_date(answer))
 
     def select(self, hits: list[Hit], k: int) -> list[Hit]:
         """The passages to read, in reading order."""
@@ -84,6 +96,7 @@ def plan(question: str, history: Sequence[str] = ()) -> QuestionPlan:
         listing=asks_for_list(question),
         statement=bool(_STATEMENT.search(question)),
         who_did=bool(_WHO_DID.search(question) and not _NAMES_A_SIDE.search(question)),
+        place=bool(_PLACE.search(question)),
         expands=next((g for g in match.groups() if g), None) if (match := _EXPANDS.search(question)) else None,
     )
 

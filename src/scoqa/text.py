@@ -33,6 +33,34 @@ _ABBREVIATIONS = frozenset(
 _SENTENCE_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9А-ЯЁ])|\n\s*")
 
 
+# Month names and abbreviations, by number.
+MONTHS = {
+    m: i
+    for i, names in enumerate(
+        [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
+         ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
+         ("oct", "october"), ("nov", "november"), ("dec", "december")],
+        start=1,
+    )
+    for m in names
+}
+_MONTH = r"(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+# A full date, as articles write it: ISO, day.month.year, "9 June 2017", "November 19th, 2019".
+DATE_PATTERNS = [
+    re.compile(r"\b(?P<year>\d{4})-(?P<mnum>\d{1,2})-(?P<day>\d{1,2})\b"),
+    re.compile(r"\b(?P<day>\d{1,2})[./](?P<mnum>\d{1,2})[./](?P<year>\d{4})\b"),
+    re.compile(r"\b(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(?P<year>\d{4})\b", re.IGNORECASE),
+    re.compile(r"\b" + _MONTH + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})\b", re.IGNORECASE),
+]
+_MONTH_AND_YEAR = re.compile(_MONTH + r"\s+\d{4}|\d{4}", re.IGNORECASE)
+
+
+def only_a_date(text: str) -> bool:
+    """The text says when and nothing else: a full date, a month and year, or a year."""
+    text = text.strip()
+    return any(p.fullmatch(text) for p in (*DATE_PATTERNS, _MONTH_AND_YEAR))
+
+
 def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """Sentence spans of text[start:end], trimmed of surrounding whitespace; a stop after an
     abbreviation ("Dr.", "U.N.") or an initial does not end a sentence."""
