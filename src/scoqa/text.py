@@ -1,8 +1,9 @@
 """The text rules scoqa applies in more than one place, each named for what it means.
 
-Cleaning judges whether a line is prose, chunking and citing cut text into sentences, and the
-reader compares a question's words with a passage's: each rule lives here once, so that a
-sentence end or a function word means the same thing everywhere.
+Cleaning judges whether a line is prose and finds an article's date, chunking and citing cut
+text into sentences, the reader compares a question's words with a passage's, and a question
+plan rejects a date where a place is asked for: each rule lives here once, so that a sentence
+end, a function word or a date means the same thing everywhere.
 """
 from __future__ import annotations
 
