@@ -61,8 +61,7 @@ def _in_parentheses(abbreviation: str, text: str) -> Iterator[Expansion]:
         words = list(_WORD.finditer(before))[-most_words:]
         offset = match.start() - len(before)
         for first in range(len(words)):
-            candidate = before[words[first].start():words[-1].end()] if words else ""
-            if _spells(letters, candidate):
+            if _spells(letters, before[words[first].start():words[-1].end()]):
                 start = offset + words[first].start()
                 yield Expansion(start, offset + words[-1].end(), text[start:offset + words[-1].end()], "parenthesis")
                 break

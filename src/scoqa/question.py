@@ -4,9 +4,8 @@ A follow-up ("And where was it signed?") is searched with the earlier turns it l
 question naming a year reads documents dated that year first; a list question ("which
 states...") reads the best passage of every document and answers with every part it finds.
 "What does ICRC stand for?" looks for where a document spells the abbreviation out, and a
-"where" question takes no date for an answer. A new
-kind of question is a new field here and the step that uses it, not a new branch in the
-Assistant.
+"where" question takes no date for an answer. A new kind of question is a new field here and
+the step that uses it, not a new branch in the Assistant.
 """
 from __future__ import annotations
 

@@ -53,13 +53,13 @@ DATE_PATTERNS = [
     re.compile(r"\b(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(?P<year>\d{4})\b", re.IGNORECASE),
     re.compile(r"\b" + _MONTH + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})\b", re.IGNORECASE),
 ]
-_MONTH_AND_YEAR = re.compile(_MONTH + r"\s+\d{4}|\d{4}", re.IGNORECASE)
+_YEAR_WITH_OR_WITHOUT_MONTH = re.compile(_MONTH + r"\s+\d{4}|\d{4}", re.IGNORECASE)
 
 
 def only_a_date(text: str) -> bool:
     """The text says when and nothing else: a full date, a month and year, or a year."""
     text = text.strip()
-    return any(p.fullmatch(text) for p in (*DATE_PATTERNS, _MONTH_AND_YEAR))
+    return any(p.fullmatch(text) for p in (*DATE_PATTERNS, _YEAR_WITH_OR_WITHOUT_MONTH))
 
 
 def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
