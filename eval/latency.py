@@ -6,6 +6,11 @@ times and prints p50/p95/mean for the whole answer and, in a pass of their own, 
 costly stages (retrieval, and reading all k passages).
 
     python eval/latency.py --data corpus --gold eval/gold.jsonl [--threads 2] [--quantize]
+        [--compare-batch 32]
+
+`--compare-batch N` also times the reader reading N windows a forward pass instead of its own
+`batch_size`, alternating the two round by round: this machine's timings wander by a fifth from
+one run to the next, so two settings are compared within one run.
 """
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import argparse
 import json
 import platform
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +46,8 @@ def main() -> None:
     parser.add_argument("-k", type=int, default=AssistantSettings.k, help="passages read per question")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--quantize", action="store_true", help="int8 dynamic quantisation of the reader")
+    parser.add_argument("--compare-batch", type=int, metavar="N",
+                        help="also time reading N windows a pass, alternating with the reader's own")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
 
@@ -52,12 +60,22 @@ def main() -> None:
     questions = [json.loads(line)["question"] for line in args.gold.read_text().splitlines() if line.strip()]
     assistant.ask(questions[0])  # loads the models; not timed
 
-    total, retrieval, reading = [], [], []
-    for _ in range(args.rounds):
-        for question in questions:
-            t0 = time.perf_counter()
-            assistant.ask(question)
-            total.append((time.perf_counter() - t0) * 1000)
+    shipped = assistant.reader
+    readers = {f"batch {shipped.settings.batch_size}": shipped}
+    if args.compare_batch:
+        readers[f"batch {args.compare_batch}"] = Reader(shipped.model, shipped.tokenizer,
+                                                        replace(shipped.settings, batch_size=args.compare_batch))
+    totals: dict[str, list[float]] = {name: [] for name in readers}
+    for round_ in range(args.rounds):
+        for name in list(readers)[:: 1 if round_ % 2 == 0 else -1]:
+            assistant.reader = readers[name]
+            for question in questions:
+                t0 = time.perf_counter()
+                assistant.ask(question)
+                totals[name].append((time.perf_counter() - t0) * 1000)
+    assistant.reader = shipped
+    total = next(iter(totals.values()))
+    retrieval, reading = [], []
     # The stages apart, in a pass of their own: reading here covers all k passages, where an
     # answer reads the first two and the rest only when those hold nothing good enough.
     for question in questions:
@@ -73,6 +91,8 @@ def main() -> None:
     print(f"{len(questions)} questions x {args.rounds} rounds, {len(index)} chunks, k={args.k}, "
           f"{args.threads} threads, reader {compute}, {platform.processor() or platform.machine()}")
     print(f"answer          {percentiles(total)}")
+    for name, ms in list(totals.items())[1:]:
+        print(f"  with {name:9} {percentiles(ms)}  (alternating with the reader's own)")
     print(f"  retrieve      {percentiles(retrieval)}")
     print(f"  read all k    {percentiles(reading)}")
     if args.json:
