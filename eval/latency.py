@@ -50,6 +50,8 @@ def main() -> None:
                         help="also time reading N windows a pass, alternating with the reader's own")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
+    if args.compare_batch is not None and args.compare_batch < 1:
+        parser.error("--compare-batch: at least one window a pass")
 
     torch.set_num_threads(args.threads)
     folder = args.workdir / "index"
@@ -62,7 +64,7 @@ def main() -> None:
 
     shipped = assistant.reader
     readers = {f"batch {shipped.settings.batch_size}": shipped}
-    if args.compare_batch:
+    if args.compare_batch and args.compare_batch != shipped.settings.batch_size:
         readers[f"batch {args.compare_batch}"] = Reader(shipped.model, shipped.tokenizer,
                                                         replace(shipped.settings, batch_size=args.compare_batch))
     totals: dict[str, list[float]] = {name: [] for name in readers}
