@@ -221,3 +221,24 @@ def test_cli_indexes_into_milvus_lite_and_ask_needs_no_flag(tmp_path, capsys, mo
     assert "003_6e92cf0aa20c499b.txt" in capsys.readouterr().out
     assert main(["index", "--index", str(tmp_path / "x"), "--store", "milvus://127.0.0.1:1/c", "-q", str(CORPUS)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_each_thread_stems_with_its_own_stemmer():
+    """A PyStemmer object may not be shared between threads; the chat asks from several."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from scoqa.store import _stemmer, keyword_tokens
+
+    together = threading.Barrier(4)
+
+    def stem_in_a_thread(_):
+        stemmer = _stemmer()
+        tokens = keyword_tokens(["The memoranda were signed"])[0]
+        together.wait(timeout=30)  # four threads at once, each still holding its stemmer
+        return id(stemmer), tokens
+
+    with ThreadPoolExecutor(4) as pool:
+        ids, tokens = zip(*pool.map(stem_in_a_thread, range(4)))
+    assert len(set(ids)) == 4 and _stemmer() is _stemmer()
+    assert all(t == tokens[0] for t in tokens) and "sign" in tokens[0]

@@ -15,10 +15,10 @@ import fcntl
 import hashlib
 import json
 import re
+import threading
 import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterator, Protocol, Sequence
 
@@ -142,11 +142,17 @@ class ChunkStore(Protocol):
     def commit(self, changes: Changes) -> None: ...
 
 
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer
+_STEMMERS = threading.local()
 
-    return Stemmer.Stemmer("english")
+
+def _stemmer():
+    """The English Snowball stemmer of this thread: a PyStemmer object may not be shared
+    between threads, and the chat asks from several."""
+    if not hasattr(_STEMMERS, "english"):
+        import Stemmer
+
+        _STEMMERS.english = Stemmer.Stemmer("english")
+    return _STEMMERS.english
 
 
 def keyword_tokens(texts: Sequence[str]) -> list[list[str]]:
