@@ -82,3 +82,13 @@ def test_questions_asking_what_an_abbreviation_stands_for_are_recognised(questio
     ("Which country chairs the SCO?", "2019", False), ("Who chaired it?", "2019", True)])
 def test_a_place_is_not_answered_by_a_date(question, answer, fits):
     assert plan(question).fits(answer) is fits
+
+
+@pytest.mark.parametrize(("question", "answer", "fits"), [
+    ("Which states are members of the SCO?", "four Observer States and six Dialogue Partners", False),
+    ("Which states are members of the SCO?", "eight", False), ("List the observers", "four Observer States", False),
+    ("Which countries are members?", "India, China and Russia", True), ("Which route was upgraded?", "99", True),
+    ("How many states are members?", "eight", True), ("Which two countries joined?", "two countries", False),
+    ("Which is the number of members?", "eight", True), ("Who joined?", "two countries", True)])
+def test_which_is_not_answered_by_how_many(question, answer, fits):
+    assert plan(question).fits(answer) is fits

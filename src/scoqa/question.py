@@ -1,11 +1,11 @@
 """What a question asks for, decided before anything is retrieved: a plan the Assistant follows.
 
 A follow-up ("And where was it signed?") is searched with the earlier turns it leans on; a
-question naming a year reads documents dated that year and passages naming it; a list question ("which
-states...") reads the best passage of every document and answers with every part it finds.
-"What does ICRC stand for?" looks for where a document spells the abbreviation out, and a
-"where" question takes no date for an answer. A new kind of question is a new field here and
-the step that uses it, not a new branch in the Assistant.
+question naming a year reads documents dated that year and passages naming it; a list question
+("which states...") reads the best passage of every document and answers with every part it
+finds. "What does ICRC stand for?" looks for where a document spells the abbreviation out; a
+"where" question takes no date for an answer, and a "which" question no count. A new kind of
+question is a new field here and the step that uses it, not a new branch in the Assistant.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Sequence
 
 from .abbreviations import ABBREVIATION
 from .records import Hit
-from .text import only_a_date
+from .text import only_a_count, only_a_date
 
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 # A list's parts are spread over documents: a list question reads as widely as at k = 5 even
@@ -46,6 +46,11 @@ _NAMES_A_SIDE = re.compile(r"\b(?:on behalf of|for (?:the )?[A-Z])")
 # annotator's alternative).
 _PLACE = re.compile(r"^(?:and\s+)?where\b|\b(?:which|what)\s+(?:city|country|town|place|region|province|continent|village)\b",
                     re.IGNORECASE)
+# "Which states ...", "list the ...": the answer says which, and a count alone ("four Observer
+# States") is none; the reader picked no such count for any of 700 which- and list questions
+# of the SQuAD training and tuning articles, gold paragraph given, and no gold answer is one.
+_WHICH = re.compile(r"\bwhich\b|^(?:and\s+)?(?:list|name)\b", re.IGNORECASE)
+_HOW_MANY = re.compile(r"\bhow\s+(?:many|much)\b|\bnumber\s+of\b", re.IGNORECASE)
 # "What does ICRC stand for / mean?", "What is IHL short for?", "the full name of SCO": the answer
 # is what the abbreviation spells out, which a document may say in so many words.
 _EXPANDS = re.compile(
@@ -68,6 +73,7 @@ class QuestionPlan:
     who_did: bool = False
     expands: str | None = None
     place: bool = False
+    identifies: bool = False
 
     def depth(self, k: int) -> int:
         """Passages to retrieve: more when some will be set aside, spread across documents, or
@@ -77,8 +83,9 @@ class QuestionPlan:
         return 3 * k if self.years or self.expands else k
 
     def fits(self, answer: str) -> bool:
-        """Whether a span can answer the question at all: a place is not a date."""
-        return not (self.place and only_a_date(answer))
+        """Whether a span can answer the question at all: a place is not a date, and "which"
+        is not answered by how many."""
+        return not (self.place and only_a_date(answer) or self.identifies and only_a_count(answer))
 
     def select(self, hits: list[Hit], k: int) -> list[Hit]:
         """The passages to read, in reading order."""
@@ -88,14 +95,16 @@ class QuestionPlan:
 
 def plan(question: str, history: Sequence[str] = ()) -> QuestionPlan:
     """The plan for `question`, asked after the chat's earlier questions `history`."""
+    listing = asks_for_list(question)
     return QuestionPlan(
         question=question,
         search_query=_search_query(question, history),
         years=frozenset(_YEAR.findall(question)),
-        listing=asks_for_list(question),
+        listing=listing,
         statement=bool(_STATEMENT.search(question)),
         who_did=bool(_WHO_DID.search(question) and not _NAMES_A_SIDE.search(question)),
         place=bool(_PLACE.search(question)),
+        identifies=bool((listing or _WHICH.search(question)) and not _HOW_MANY.search(question)),
         expands=next((g for g in match.groups() if g), None) if (match := _EXPANDS.search(question)) else None,
     )
 

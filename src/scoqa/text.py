@@ -56,6 +56,20 @@ DATE_PATTERNS = [
 _YEAR_WITH_OR_WITHOUT_MONTH = re.compile(_MONTH + r"\s+\d{4}|\d{4}", re.IGNORECASE)
 
 
+# Cardinal numbers in words: "four Observer States" says how many, not which.
+_CARDINAL = (r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+             r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
+             r"hundred|thousand|million|billion|dozen)")
+_COUNT = rf"{_CARDINAL}(?:[\s-]+{_CARDINAL})*(?:\s+[\w'’-]+){{0,3}}?"
+_ONLY_COUNTS = re.compile(rf"{_COUNT}(?:(?:,\s*(?:and\s+)?|\s+and\s+){_COUNT})*", re.IGNORECASE)
+
+
+def only_a_count(text: str) -> bool:
+    """The text says how many and nothing else: "eight", "four Observer States and six
+    Dialogue Partners" (numbers in words only; a figure is as often a name, "Route 99")."""
+    return bool(_ONLY_COUNTS.fullmatch(text.strip()))
+
+
 def only_a_date(text: str) -> bool:
     """The text says when and nothing else: a full date, a month and year, or a year."""
     text = text.strip()
