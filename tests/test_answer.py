@@ -125,10 +125,15 @@ def test_enumeration_is_split_into_cited_items_and_lone_names_elsewhere_are_no_p
     assert all(file_text(p.source)[p.start:p.end] == p.quote for p in answer.parts)
 
 
-@pytest.mark.parametrize(("year", "who"), [("2017", "Rashid Alimov"), ("2022", "Zhang Ming")])
-def test_question_scoped_to_a_year_reads_documents_of_that_year(assistant, year, who):
+@pytest.mark.parametrize("year", ["2017", "2022"])
+def test_question_scoped_to_a_year_reads_passages_of_that_year(assistant, year):
+    """Passages of documents dated that year and passages naming it, and no others; which of
+    them answers is the reader's to judge (the stand-in's choice says nothing)."""
     answer = assistant.ask(f"Who was the SCO Secretary-General in {year}?")
-    assert answer.text == who and answer.citations[0].date.startswith(year)
+    assert answer.hits and all((h.chunk.document.date or "").startswith(year) or year in h.chunk.text
+                               for h in answer.hits)
+    assert any((h.chunk.document.date or "").startswith(year) for h in answer.hits)
+    assert answer.text in SECRETARIES
 
 
 def test_follow_up_is_searched_in_the_context_of_the_previous_question(assistant):
