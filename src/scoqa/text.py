@@ -56,8 +56,9 @@ DATE_PATTERNS = [
 _YEAR_WITH_OR_WITHOUT_MONTH = re.compile(_MONTH + r"\s+\d{4}|\d{4}", re.IGNORECASE)
 
 
-# Cardinal numbers in words: "four Observer States" says how many, not which.
-_CARDINAL = (r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+# Cardinal numbers in words: "four Observer States" says how many, not which ("one" is as often
+# a pronoun: "one that supports Th1").
+_CARDINAL = (r"(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
              r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
              r"hundred|thousand|million|billion|dozen)")
 _COUNT = rf"{_CARDINAL}(?:[\s-]+{_CARDINAL})*(?:\s+[\w'’-]+){{0,3}}?"
