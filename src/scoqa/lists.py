@@ -10,9 +10,9 @@ import re
 from dataclasses import replace
 
 from .read import Span
+from .text import LIST_SEPARATOR
 
-SEPARATOR = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
-_SEPARATOR_AT_END = re.compile(r"(?:,\s*(?:and\s+)?|\s+and\s+)$")
+_SEPARATOR_AT_END = re.compile(rf"(?:{LIST_SEPARATOR.pattern})$")
 _ITEM_WORD = r"[^\W_][\w'’-]*"
 # An item may carry an aside: "UNODC (14 June 2011, Astana), UNESCAP (15 December 2015, ...)".
 _ASIDE = re.compile(r"\s*\([^()\n]*\)")
@@ -34,14 +34,14 @@ def widen_to_enumeration(text: str, span: Span, min_items: int = 3, item_words: 
     list ("Meanwhile, Zhang Ming"), except where the caller expects pairs ("signed by A and B":
     `min_items=2`)."""
     kind = _kind(span.text[:1])
-    width = item_words or max(len(part.split()) for part in SEPARATOR.split(span.text)) + 1
+    width = item_words or max(len(part.split()) for part in LIST_SEPARATOR.split(span.text)) + 1
     item = re.compile(rf"{_ITEM_WORD}(?: {_ITEM_WORD}){{0,{width - 1}}}?(?=,|\s+and\s|\s*[.;:!?()\n]|\s*$)")
     start, end = span.start, span.end
     # "A, B and C" ends at C: an item joined by "and" is the last.
     inside = _separators(text, start, end)
     joined = _SEPARATOR_AT_END.search(text, max(0, start - 80), start)
     last_item = bool(inside and _joins_last(inside[-1]) or not inside and joined and _joins_last(joined))
-    while not last_item and (sep := SEPARATOR.match(text, _past_aside(text, end))) \
+    while not last_item and (sep := LIST_SEPARATOR.match(text, _past_aside(text, end))) \
             and (found := item.match(text, sep.end())) and _kind(text[sep.end()]) == kind:
         end = found.end()
         last_item = _joins_last(sep)
@@ -93,7 +93,7 @@ def _joins_last(separator: re.Match) -> bool:
 def _separators(text: str, start: int, end: int) -> list[re.Match]:
     """The separators of text[start:end] that stand outside parentheses."""
     found, depth, at = [], 0, start
-    for sep in SEPARATOR.finditer(text, start, end):
+    for sep in LIST_SEPARATOR.finditer(text, start, end):
         depth += text.count("(", at, sep.start()) - text.count(")", at, sep.start())
         at = sep.start()
         if depth <= 0:

@@ -1,9 +1,10 @@
 """The text rules scoqa applies in more than one place, each named for what it means.
 
 Cleaning judges whether a line is prose and finds an article's date, chunking and citing cut
-text into sentences, the reader compares a question's words with a passage's, and a question
-plan rejects a date where a place is asked for: each rule lives here once, so that a sentence
-end, a function word or a date means the same thing everywhere.
+text into sentences, the reader compares a question's words with a passage's, a question plan
+rejects a date where a place is asked for and a count where "which" is, and lists and counts are
+cut at the same separators: each rule lives here once, so that a sentence end, a function word,
+a date or a list separator means the same thing everywhere.
 """
 from __future__ import annotations
 
@@ -56,13 +57,15 @@ DATE_PATTERNS = [
 _YEAR_WITH_OR_WITHOUT_MONTH = re.compile(_MONTH + r"\s+\d{4}|\d{4}", re.IGNORECASE)
 
 
+# Between the items of an enumeration: "India, China and Russia", "A, B, and C".
+LIST_SEPARATOR = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
 # Cardinal numbers in words: "four Observer States" says how many, not which ("one" is as often
 # a pronoun: "one that supports Th1").
 _CARDINAL = (r"(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
              r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
              r"hundred|thousand|million|billion|dozen)")
 _COUNT = rf"{_CARDINAL}(?:[\s-]+{_CARDINAL})*(?:\s+[\w'’-]+){{0,3}}?"
-_ONLY_COUNTS = re.compile(rf"{_COUNT}(?:(?:,\s*(?:and\s+)?|\s+and\s+){_COUNT})*", re.IGNORECASE)
+_ONLY_COUNTS = re.compile(rf"{_COUNT}(?:(?:{LIST_SEPARATOR.pattern}){_COUNT})*", re.IGNORECASE)
 
 
 def only_a_count(text: str) -> bool:
