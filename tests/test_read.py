@@ -110,7 +110,8 @@ def test_span_never_crosses_a_paragraph_break(reader: Reader) -> None:
     at = {passage[a:b]: i for i, ((a, b), s) in enumerate(zip(offsets, ids)) if s == 1}
     start, end = np.full(len(offsets), -10.0), np.full(len(offsets), -10.0)
     start[at["Uzbekistan"]], end[at["Cambodia"]], end[at["Uzbekistan"]] = 9.0, 9.0, 5.0  # the crossing span scores best
-    found = [c.text for c in reader._window_candidates(question, passage, 0, ids, offsets, start, end)]
+    hidden = np.zeros((len(offsets), 4), dtype=np.float32)
+    found = [c.text for c in reader._window_candidates(question, passage, 0, ids, offsets, start, end, hidden)]
     assert "Uzbekistan" in found and not [t for t in found if re.search(r"\n\s*\n", t)]
     for span in reader.read(question, [passage], top_n=50, threshold=0.0):
         check_span(span, [passage])

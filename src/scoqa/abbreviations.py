@@ -9,12 +9,16 @@ tried in this order, the first after Schwartz and Hearst (2003):
   letter beginning the first word;
 - initials: a run of capitalised words ("of", "the" and the like may join them) whose initials,
   hyphenated parts included, spell it, in a document that uses the abbreviation.
+
+A question and a document may also name one thing in two forms ("the ICRC MoU", "a memorandum
+of understanding"): a `Glossary` of the documents' own parenthesis definitions and of common
+short forms (`COMMON_SHORT_FORMS`) gives the other forms, so that both are searched.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Sequence
 
 from .text import FUNCTION_WORDS
 
@@ -114,3 +118,66 @@ def _by_initials(abbreviation: str, text: str) -> Iterator[Expansion]:
 def _joined(text: str, left: re.Match, right: re.Match) -> bool:
     """Only spaces stand between two words."""
     return not text[left.end():right.start()].strip()
+
+
+# Short forms common in news and official documents that are not always spelt out where they are
+# used, with their long forms (a document's own "(ICRC)" definitions are found by
+# `Glossary.from_documents`). Matched case-sensitively as whole words, long forms in any case.
+COMMON_SHORT_FORMS: dict[str, tuple[str, ...]] = {
+    "MoU": ("memorandum of understanding",),
+    "MOU": ("memorandum of understanding",),
+    "UN": ("United Nations",),
+    "UNGA": ("UN General Assembly", "United Nations General Assembly"),
+    "UNSC": ("UN Security Council", "United Nations Security Council"),
+    "UNSG": ("UN Secretary-General", "United Nations Secretary-General"),
+    "EU": ("European Union",),
+    "GDP": ("gross domestic product",),
+    "PM": ("prime minister",),
+    "FM": ("foreign minister",),
+    "HQ": ("headquarters",),
+    "NGO": ("non-governmental organisation", "non-governmental organization"),
+    "FTA": ("free trade agreement",),
+    "FDI": ("foreign direct investment",),
+    "CEO": ("chief executive officer",),
+}
+
+
+@dataclass(frozen=True)
+class Glossary:
+    """Short forms and their long forms, searchable both ways: `other_forms(text)` gives, for
+    every form named in `text`, the forms it does not already contain."""
+
+    long_forms: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def from_documents(cls, texts: Iterable[str]) -> Glossary:
+        """`COMMON_SHORT_FORMS` and every parenthesis definition in `texts` ("the International
+        Committee of the Red Cross (ICRC)"; the first rule of `expansions`). Reads each text
+        once: linear in the corpus."""
+        found: dict[str, list[str]] = {short: list(longs) for short, longs in COMMON_SHORT_FORMS.items()}
+        for text in texts:
+            for match in _DEFINED.finditer(text):
+                short = match.group(1)
+                for expansion in _in_parentheses(short, text[max(0, match.start() - 300):match.end()]):
+                    forms = found.setdefault(short, [])
+                    if not any(f.lower() == expansion.text.lower() for f in forms):
+                        forms.append(" ".join(expansion.text.split()))
+        return cls({short: tuple(longs) for short, longs in found.items()})
+
+    def other_forms(self, text: str) -> list[str]:
+        """The forms of the names in `text` that `text` does not use, in glossary order: the long
+        forms of its short forms and the short form of its long forms."""
+        lowered = " ".join(text.lower().split())
+        out: list[str] = []
+        for short, longs in self.long_forms.items():
+            named_short = re.search(rf"\b{re.escape(short)}\b", text) is not None
+            named_long = [f for f in longs if re.search(rf"\b{re.escape(f.lower())}\b", lowered)]
+            if named_short:
+                out += [f for f in longs if f not in out and f.lower() not in lowered]
+            elif named_long and short not in out:
+                out.append(short)
+        return out
+
+
+# "(ICRC)": a parenthesis that holds only an abbreviation, where documents define one.
+_DEFINED = re.compile(rf"\(\s*({ABBREVIATION.pattern})\s*\)")

@@ -1,4 +1,5 @@
-"""Answers with citations: retrieve passages, read them, and cite the answer where it stands.
+"""Answers with citations: plan, retrieve passages, read them, re-rank the reader's candidates,
+decide, and cite the answer where it stands.
 
 The one facade that the command line, the chat UI and the eval harness all call.
 """
@@ -17,6 +18,7 @@ from .lists import MAX_ITEM_WORDS, item_spans, same_shape, widen_to_enumeration
 from .question import QuestionPlan, plan
 from .read import Reader, Reads, Span
 from .records import Chunk, Document, Hit, Location
+from .rerank import DEPTH, Reranker, Reranks
 from .retrieve import Retriever
 from .store import ChunkStore, open_store
 from .text import loose_pattern, sentences
@@ -24,18 +26,20 @@ from .uploads import UploadReport, add_uploads
 from .userinput import require_text
 
 NOT_FOUND = "not found in the documents"
+# The three tiers of an answer (`Answer.status`).
+ANSWERED, UNSURE, NOT_FOUND_STATUS = "answered", "unsure", "not_found"
 
 
 @dataclass(frozen=True)
 class AssistantSettings:
     """The Assistant's knobs, in one place.
 
-    - `k`: passages retrieved and read per question; the reader's confidence and threshold were
-      fitted reading this many (``scripts/calibrate_reader.py -k``), so change them together.
+    - `k`: passages retrieved and read per question; the re-ranker and its thresholds were
+      fitted reading this many (``scripts/train_reranker.py -k``), so change them together.
     - `first_read`: read this many passages first, and the rest only if none of their spans is
       worth answering with (most answers stand in the first passages).
     - `list_margin`: a list answer's further parts must be nearly as likely as its best one.
-    - `threshold`: the least confidence worth answering with (None: the reader's own).
+    - `threshold`: the least confidence worth answering with (None: the re-ranker's own).
     """
 
     k: int = 3
@@ -63,13 +67,18 @@ class Citation:
 
 @dataclass(frozen=True)
 class Answer:
-    """`text` is None when the documents do not say; `related` then offers the closest passages.
+    """One answer in one of three tiers (`status`):
 
-    `span` is the answer itself where it stands; the first citation is the evidence sentence
-    that contains it. A list answer ("which states...") has one `parts` entry per item, each
-    where it stands, drawn from every passage that names one. `confidence` is the reader's
-    probability that its best span is right, also when it was not good enough: `guess` is that
-    span, kept so that the abstention trade-off can be measured.
+    - "answered": `text` is the answer; `span` is it where it stands, and the first citation is
+      the evidence sentence that contains it. A list answer ("which states...") has one `parts`
+      entry per item, each where it stands, drawn from every passage that names one.
+    - "unsure": `text` is None; `guess` is the best candidate, shown as a possible answer for the
+      user to check, with its evidence sentence as `evidence` and the first citation.
+    - "not_found": `text` is None; the documents do not seem to say, and `related` offers the
+      closest passages. `guess` is still the best candidate if there was one (for measuring).
+
+    `confidence` is the re-ranker's probability that the best candidate answers the question,
+    in every tier. Offsets in citations are code points into the document text.
     """
 
     question: str
@@ -82,12 +91,18 @@ class Answer:
     related: tuple[Hit, ...] = ()
     guess: Citation | None = None
     hits: tuple[Hit, ...] = ()
+    status: str = NOT_FOUND_STATUS
 
     def to_json(self) -> dict:
+        """The answer as ``scoqa ask --json`` prints it: "answer" is the text of an answered
+        question and null otherwise; "status" names the tier; "guess" is the best candidate as
+        a citation (source, start, end, quote, date, page) whenever there is one."""
         return {
             "question": self.question,
+            "status": self.status,
             "answer": self.text,
             "confidence": round(self.confidence, 4),
+            "guess": None if self.guess is None else self.guess.__dict__,
             "evidence": self.evidence,
             "citations": [c.__dict__ for c in self.citations],
             "span": None if self.span is None else self.span.__dict__,
@@ -97,26 +112,46 @@ class Answer:
         }
 
 
-class Assistant:
-    """Thread-safe: many sessions may ask at once; adding files swaps the index in whole."""
+class ReaderOrder:
+    """The re-ranking stage left out: the reader's own order and confidence, its no-answer
+    threshold for answering and `unsure_threshold` for showing a possible answer. For readers
+    whose confidence is already what the Assistant should decide on (stand-ins in tests)."""
 
-    def __init__(self, retriever: Retriever, reader: Reads, settings: AssistantSettings = AssistantSettings()):
+    def __init__(self, answer_threshold: float, unsure_threshold: float | None = None):
+        self.answer_threshold = answer_threshold
+        self.unsure_threshold = answer_threshold if unsure_threshold is None else unsure_threshold
+
+    def rerank(self, question: str, spans: Sequence[Span], passages: Sequence[str],
+               passage_scores: Sequence[float]) -> list[Span]:
+        return list(spans)
+
+
+class Assistant:
+    """Thread-safe: many sessions may ask at once; adding files swaps the index in whole.
+
+    `reranker` orders the reader's candidates and owns the tier thresholds; None keeps the
+    reader's own order and threshold (`ReaderOrder`)."""
+
+    def __init__(self, retriever: Retriever, reader: Reads, settings: AssistantSettings = AssistantSettings(),
+                 reranker: Reranks | None = None):
         self.retriever = retriever
         self.reader = reader
+        self.reranker = reranker or ReaderOrder(reader.no_answer_threshold)
         self.settings = settings
-        self.threshold = reader.no_answer_threshold if settings.threshold is None else settings.threshold
+        self.threshold = self.reranker.answer_threshold if settings.threshold is None else settings.threshold
+        self.unsure_threshold = min(self.reranker.unsure_threshold, self.threshold)
         self._adding = threading.Lock()
 
     @classmethod
     def open(cls, index_folder: Path, reader: Reads | None = None, settings: AssistantSettings = AssistantSettings(),
-             embedder: Embedder | None = None) -> "Assistant":
-        """Load the index, its embedding model and the reader once; ask many times. An
-        `embedder` already loaded (the one that just built the index) is reused if it is the
-        index's model; `reader` defaults to the shipped one."""
+             embedder: Embedder | None = None, reranker: Reranks | None = None) -> "Assistant":
+        """Load the index, its embedding model, the reader and the re-ranker once; ask many
+        times. An `embedder` already loaded (the one that just built the index) is reused if it
+        is the index's model; `reader` and `reranker` default to the shipped ones."""
         index = open_store(index_folder)
         if embedder is None or embedder.model != index.model:
             embedder = Embedder(index.model)
-        return cls(Retriever(index, embedder), reader or Reader.load(), settings)
+        return cls(Retriever(index, embedder), reader or Reader.load(), settings, reranker or Reranker.load())
 
     @property
     def k(self) -> int:
@@ -142,24 +177,31 @@ class Assistant:
                                            self.retriever.settings)
             return report
 
-    def _read(self, asked: QuestionPlan, chunks: list[Chunk]) -> list[Span]:
-        """Read the best-ranked passages first and the rest only when they hold no answer above
-        the threshold: most answers stand in the first passages, and reading is nearly all of
-        the time an answer takes (measured on the gold set with reader run 4: p50 242 against 336 ms, the same
-        answers right). A list question reads everything. Spans that cannot answer the
-        question (`QuestionPlan.fits`) are dropped as they are read.
+    def _read(self, asked: QuestionPlan, hits: list[Hit]) -> list[Span]:
+        """Read the passages and re-rank the candidates: the best-ranked passages first, and the
+        rest only when no candidate of theirs is worth answering with (most answers stand in the
+        first passages, and reading is nearly all of the time an answer takes: measured on the
+        gold set with reader run 4, p50 242 against 336 ms, the same answers right). A list
+        question reads everything. Spans that cannot answer the question
+        (`QuestionPlan.fits`) are dropped as they are read; the re-ranker weighs the reader's
+        `rerank.DEPTH` most confident of the rest.
 
         A chunk is read after its section's label (a table row after its column names), and
         only spans of the chunk's own text are kept, with offsets into it."""
+        chunks = [h.chunk for h in hits]
         heads = [f"{label}\n" if (label := c.document.label_at(c.start)) else "" for c in chunks]
         passages = [head + c.text for head, c in zip(heads, chunks)]
+        scores = [h.score for h in hits]
         first = len(passages) if asked.listing else min(len(passages), self.settings.first_read)
-        spans = [s for s in self.reader.read(asked.question, passages[:first], top_n=2 * len(passages), threshold=0.0)
-                 if asked.fits(s.text)]
+        everything = len(passages) * DEPTH  # enough that DEPTH remain after `fits`
+        read = [s for s in self.reader.read(asked.question, passages[:first], top_n=everything, threshold=0.0)
+                if asked.fits(s.text)]
+        spans = self.reranker.rerank(asked.question, read[:DEPTH], passages[:first], scores[:first])
         if first < len(passages) and (not spans or spans[0].confidence < self.threshold):
-            rest = self.reader.read(asked.question, passages[first:], top_n=2 * len(passages), threshold=0.0)
-            spans += [replace(s, passage_index=s.passage_index + first) for s in rest if asked.fits(s.text)]
-            spans.sort(key=lambda s: (-s.confidence, s.passage_index, s.start))
+            rest = self.reader.read(asked.question, passages[first:], top_n=everything, threshold=0.0)
+            read += [replace(s, passage_index=s.passage_index + first) for s in rest if asked.fits(s.text)]
+            read.sort(key=lambda s: (-s.confidence, s.passage_index, s.start, s.end))
+            spans = self.reranker.rerank(asked.question, read[:DEPTH], passages, scores)
         return [replace(s, start=s.start - len(heads[s.passage_index]), end=s.end - len(heads[s.passage_index]))
                 for s in spans if s.start >= len(heads[s.passage_index])]
 
@@ -184,15 +226,19 @@ class Assistant:
         if spelt := asked.expands and _spelt_out(asked.expands, retrieved, k):
             hits, spans = spelt
         else:
-            spans = self._read(asked, [h.chunk for h in hits])
+            spans = self._read(asked, hits)
         if not spans:
             return Answer(question, None, 0.0, None, (), related=tuple(hits), hits=tuple(hits))
         chosen = self._pick(asked, spans, hits)
         best = chosen[0]
         guess = _span_citation(hits[best.passage_index].chunk, best)
         if best.confidence < self.threshold:
-            return Answer(question, None, best.confidence, None, (), related=tuple(hits), guess=guess,
-                          hits=tuple(hits))
+            if best.confidence < self.unsure_threshold:
+                return Answer(question, None, best.confidence, None, (), related=tuple(hits), guess=guess,
+                              hits=tuple(hits), status=NOT_FOUND_STATUS)
+            evidence = _evidence(hits[best.passage_index].chunk, best)
+            return Answer(question, None, best.confidence, evidence.quote, (evidence,), guess=guess,
+                          hits=tuple(hits), status=UNSURE)
         citations = []
         for span in chosen + spans:
             if span in chosen or any(_same_answer(span.text, c.text) for c in chosen):
@@ -213,7 +259,7 @@ class Assistant:
         else:
             text = "; ".join(span.text for span in chosen)
         return Answer(question, text, best.confidence, unique[0].quote, unique, span=guess,
-                      parts=tuple(parts.values()), guess=guess, hits=tuple(hits))
+                      parts=tuple(parts.values()), guess=guess, hits=tuple(hits), status=ANSWERED)
 
     def _pick(self, asked: QuestionPlan, spans: list[Span], hits: list[Hit]) -> list[Span]:
         """The span(s) to answer with: the most confident one, widened to the enumeration or

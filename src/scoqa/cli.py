@@ -199,8 +199,8 @@ def _ask(args: argparse.Namespace) -> int:
         try:
             payload = assistant.ask(line).to_json()
         except ScoqaError as err:  # one bad line of a batch gets its own error and the batch goes on
-            payload = {"question": printable(line.strip()[:200]), "answer": None, "confidence": 0.0,
-                       "evidence": None, "citations": [], "error": str(err)}
+            payload = {"question": printable(line.strip()[:200]), "status": None, "answer": None,
+                       "confidence": 0.0, "guess": None, "evidence": None, "citations": [], "error": str(err)}
         print(json.dumps(payload, ensure_ascii=False), flush=True)
     return 0
 
@@ -229,8 +229,12 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _answer_text(answer) -> str:
-    from .answer import NOT_FOUND
+    from .answer import NOT_FOUND, UNSURE
 
+    if answer.status == UNSURE:
+        lines = [f"Possibly: {answer.guess.quote}   (unsure, confidence {answer.confidence:.2f}; check the evidence)", ""]
+        lines += _citation_lines(answer.citations, [answer.guess.quote])
+        return "\n".join(lines)
     if answer.text is None:
         lines = [f"{NOT_FOUND[0].upper()}{NOT_FOUND[1:]}."]
         if answer.related:
@@ -239,13 +243,19 @@ def _answer_text(answer) -> str:
                       f"{textwrap.shorten(' '.join(h.chunk.text.split()), 160)}" for h in answer.related[:3]]
         return "\n".join(lines)
     lines = [f"{answer.text}   (confidence {answer.confidence:.2f})", ""]
-    marked = [p.quote for p in answer.parts] or [answer.text]
-    for n, c in enumerate(answer.citations, 1):
+    lines += _citation_lines(answer.citations, [p.quote for p in answer.parts] or [answer.text])
+    return "\n".join(lines)
+
+
+def _citation_lines(citations, marked: list[str]) -> list[str]:
+    """Each citation's place and its quote, the answer «marked» in it."""
+    lines = []
+    for n, c in enumerate(citations, 1):
         date = f", {c.date}" if c.date else ""
         page = f" page {c.page}" if c.page else ""
         lines.append(f"[{n}] {c.source}{page} [{c.start}:{c.end}]{date}")
         lines.append(textwrap.indent(textwrap.fill(_mark(" ".join(c.quote.split()), marked), 100), "    "))
-    return "\n".join(lines)
+    return lines
 
 
 def _mark(quote: str, texts: list[str]) -> str:

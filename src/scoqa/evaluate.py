@@ -119,9 +119,11 @@ def _strings(row: dict, key: str, allow_single: bool = True) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class QuestionResult:
     """One question scored. `correct`: for an answerable question the answer is right (F1 >= 0.5,
-    or every list part found); for an unanswerable one the assistant abstained. `guess` is the
-    best candidate, also when the assistant abstained (`confidence` is then its confidence), and
-    `guess_correct` whether answering with it would have been right: the abstention trade-off."""
+    or every list part found); for an unanswerable one the assistant did not answer. `status` is
+    the answer's tier ("answered", "unsure", "not_found"). `guess` is the best candidate, also
+    when the assistant did not answer (`confidence` is then its confidence), and `guess_correct`
+    whether answering with it would have been right: the abstention trade-off, and what an
+    "unsure" answer showed."""
 
     id: str
     type: str
@@ -141,10 +143,16 @@ class QuestionResult:
     span: Citation | None
     inexact: tuple[Citation, ...]
     latency_s: float
+    status: str = "not_found"
 
     @property
     def answerable(self) -> bool:
         return bool(self.expected)
+
+    @property
+    def right_shown(self) -> bool:
+        """Answered right, or shown as a possible answer ("unsure") that is right."""
+        return self.correct if self.got is not None else self.status == "unsure" and self.guess_correct
 
     @property
     def abstained(self) -> bool:
@@ -161,12 +169,17 @@ class Totals:
     exact_match: float
     f1: float
     answer_correct: float | None
+    answered_wrong: float | None
+    right_shown: float | None
+    guess_correct: float | None
+    unsure: float
     evidence_hit: float | None
     citation_exactness: float | None
     citations_checked: int
     abstained: float
     abstain_precision: float | None
     abstain_recall: float | None
+    unanswerable_not_found: float | None
     wrongly_abstained: float | None
     retrieval_recall: float | None
     latency_p50_ms: float
@@ -237,7 +250,7 @@ def _score(q: GoldQuestion, answer: Answer, documents: dict[str, Document], late
                     or documents[c.source].text[c.start:c.end] != c.quote)
     return QuestionResult(q.id, q.type, q.question, q.answers, got, float(answer.confidence), em, f1, parts,
                           correct, guess, guess_correct, evidence, recall, tuple(answer.citations), answer.span,
-                          inexact, latency)
+                          inexact, latency, answer.status)
 
 
 def _grade(q: GoldQuestion, got: str | None) -> tuple[float, float, float | None, bool]:
@@ -312,12 +325,17 @@ def totals(results: Sequence[QuestionResult]) -> Totals:
         exact_match=_mean([r.exact_match for r in results]) or 0.0,
         f1=_mean([r.f1 for r in results]) or 0.0,
         answer_correct=_mean([r.correct for r in answerable]),
+        answered_wrong=_mean([not r.abstained and not r.correct for r in answerable]),
+        right_shown=_mean([r.right_shown for r in answerable]),
+        guess_correct=_mean([r.guess_correct for r in answerable]),
+        unsure=_mean([r.status == "unsure" for r in results]) or 0.0,
         evidence_hit=_mean([r.evidence_hit for r in results if r.evidence_hit is not None]),
         citation_exactness=1 - sum(len(r.inexact) for r in results) / checked if checked else None,
         citations_checked=checked,
         abstained=_mean([r.abstained for r in results]) or 0.0,
         abstain_precision=_mean([not r.answerable for r in abstained]),
         abstain_recall=_mean([r.abstained for r in unanswerable]),
+        unanswerable_not_found=_mean([r.status == "not_found" for r in unanswerable]),
         wrongly_abstained=_mean([r.abstained for r in answerable]),
         retrieval_recall=_mean([r.retrieval_recall for r in results if r.retrieval_recall is not None]),
         latency_p50_ms=float(np.percentile(latencies, 50)) if len(results) else 0.0,
@@ -432,11 +450,16 @@ TOTAL_ROWS = (
     ("exact match (SQuAD 2.0: abstaining on unanswerable scores 1)", lambda t: _pct(t.exact_match)),
     ("token F1 (same convention)", lambda t: _pct(t.f1)),
     (f"answer correct (F1 >= {CORRECT_F1} or all list parts), answerable", lambda t: _pct(t.answer_correct)),
+    ("answered wrong, answerable", lambda t: _pct(t.answered_wrong)),
+    ("right answer shown (answered, or unsure and right), answerable", lambda t: _pct(t.right_shown)),
+    ("best guess right (answering always), answerable", lambda t: _pct(t.guess_correct)),
+    ("unsure (a possible answer shown), all questions", lambda t: _pct(t.unsure)),
     ("evidence hit (a citation holds the gold evidence)", lambda t: _pct(t.evidence_hit)),
     ("citation exactness (quote == document[start:end], answer spans too)",
      lambda t: f"{_pct(t.citation_exactness)} of {t.citations_checked}"),
     ("abstention precision (abstained -> unanswerable)", lambda t: _pct(t.abstain_precision)),
-    ("abstention recall (unanswerable -> abstained)", lambda t: _pct(t.abstain_recall)),
+    ("abstention recall (unanswerable -> not answered)", lambda t: _pct(t.abstain_recall)),
+    ("unanswerable shown as not found", lambda t: _pct(t.unanswerable_not_found)),
     ("answerable wrongly abstained", lambda t: _pct(t.wrongly_abstained)),
     ("retrieval recall@k (gold evidence in the passages)", lambda t: _pct(t.retrieval_recall)),
     ("latency p50 / p95", lambda t: f"{t.latency_p50_ms:.0f} / {t.latency_p95_ms:.0f} ms"),
@@ -478,7 +501,9 @@ def _cell(text: str) -> str:
 def _got(r: QuestionResult) -> str:
     if r.got is not None:
         return f"{r.got} ({r.confidence:.2f})"
-    return "(abstained)" if r.guess is None else f"(abstained; best guess {r.guess!r} at {r.confidence:.2f})"
+    if r.status == "unsure":
+        return f"(unsure; possibly {r.guess!r} at {r.confidence:.2f})"
+    return "(not found)" if r.guess is None else f"(not found; best guess {r.guess!r} at {r.confidence:.2f})"
 
 
 def _cited(r: QuestionResult) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, Sequence
 
@@ -35,13 +35,21 @@ FEATURES = ("margin", "log_prob", "sentence_overlap", "answer_in_question")
 
 @dataclass(frozen=True)
 class Span:
-    """One answer: ``passages[passage_index][start:end] == text``."""
+    """One answer: ``passages[passage_index][start:end] == text``.
+
+    ``features`` are the reader's scores of the span (``FEATURES``, in order) and ``state`` the
+    reader's last hidden layer at the span's first token, its last token and the window's first
+    token (shape ``(3, hidden)``, float32): what a re-ranker reads without a second forward pass.
+    Both are empty for spans that no reader scored (an abbreviation spelt out by rule).
+    """
 
     passage_index: int
     start: int
     end: int
     text: str
     confidence: float
+    features: tuple[float, ...] = ()
+    state: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 class Reads(Protocol):
@@ -57,13 +65,15 @@ class Reads(Protocol):
 
 @dataclass(frozen=True)
 class Candidate:
-    """A scored span before calibration; the training script fits the calibration on these."""
+    """A scored span before calibration; the training script fits the calibration on these.
+    ``state`` as in ``Span``."""
 
     passage_index: int
     start: int
     end: int
     text: str
     features: tuple[float, ...]
+    state: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -214,7 +224,7 @@ class Reader:
         """
         threshold = self.no_answer_threshold if threshold is None else threshold
         spans = [
-            Span(c.passage_index, c.start, c.end, c.text, self.confidence(c.features))
+            Span(c.passage_index, c.start, c.end, c.text, self.confidence(c.features), c.features, c.state)
             for c in self.candidates(question, passages)
         ]
         spans.sort(key=lambda s: (-s.confidence, s.passage_index, s.start, s.end))
@@ -248,12 +258,12 @@ class Reader:
         best: dict[tuple[int, int, int], Candidate] = {}
         for i in range(0, len(order), s.batch_size):
             batch = order[i : i + s.batch_size]
-            start_logits, end_logits = self._forward(enc, batch)
+            start_logits, end_logits, states = self._forward(enc, batch)
             for row, w in enumerate(batch):
                 p = enc["overflow_to_sample_mapping"][w]
                 for cand in self._window_candidates(
                     question, passages[p], p, enc.sequence_ids(w), enc["offset_mapping"][w],
-                    start_logits[row], end_logits[row],
+                    start_logits[row], end_logits[row], states[row],
                 ):
                     key = (cand.passage_index, cand.start, cand.end)
                     if key not in best or cand.features[0] > best[key].features[0]:
@@ -270,9 +280,11 @@ class Reader:
             return question
         return question[: offsets[_MAX_QUESTION_TOKENS - 1][1]]
 
-    def _forward(self, enc: Any, batch: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    def _forward(self, enc: Any, batch: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One padded forward pass over a batch of windows of similar length, feeding the model
-        only the inputs its tokenizer names (MPNet takes no token type ids)."""
+        only the inputs its tokenizer names (MPNet takes no token type ids). Returns the start
+        and end logits, shape ``(windows, width)``, and the last hidden layer, the span head's
+        input, shape ``(windows, width, hidden)``."""
         width = max(len(enc["input_ids"][w]) for w in batch)
         names = [n for n in self.tokenizer.model_input_names if n != "attention_mask"]
         inputs = {n: torch.full((len(batch), width), self.tokenizer.pad_token_id if n == "input_ids" else 0,
@@ -285,8 +297,9 @@ class Reader:
             inputs["attention_mask"][row, :n] = 1
         device = next(self.model.parameters()).device  # a GPU while training evaluates
         with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=self._bf16):
-            out = self.model(**{n: t.to(device) for n, t in inputs.items()})
-        return out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy()
+            out = self.model(**{n: t.to(device) for n, t in inputs.items()}, output_hidden_states=True)
+        return (out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy(),
+                out.hidden_states[-1].float().cpu().numpy())
 
     def _window_candidates(
         self,
@@ -297,8 +310,10 @@ class Reader:
         offsets: list[tuple[int, int]],
         start_logits: np.ndarray,
         end_logits: np.ndarray,
+        hidden: np.ndarray,
     ) -> list[Candidate]:
-        """Top spans of one window; scores are relative to the window's no-answer score."""
+        """Top spans of one window; scores are relative to the window's no-answer score.
+        `hidden` is the window's last hidden layer, shape ``(tokens, hidden)``."""
         s = self.settings
         n = len(sequence_ids)
         context = np.array([sid == 1 for sid in sequence_ids])
@@ -329,7 +344,7 @@ class Reader:
             features = span_features(
                 question, passage, passage_sentences, a, b, score - null, float(log_p_start[i] + log_p_end[j])
             )
-            out.append(Candidate(p, a, b, passage[a:b], features))
+            out.append(Candidate(p, a, b, passage[a:b], features, hidden[[i, j, 0]]))
         return out
 
 

@@ -1,0 +1,279 @@
+"""Train the answer re-ranker on the reader's own candidates and choose its design and tiers.
+
+Reads the cases of ``scripts/collect_rerank_cases.py``, rebuilds for each the candidates the
+Assistant would weigh (the passages it reads at ``-k``, spans that fit the question's plan, the
+reader's ``scoqa.rerank.DEPTH`` most confident), and trains each design on the training-article
+cases. Every design is scored on the tuning-article cases only (the held-out articles are never
+read here):
+
+- best guess right: share of answerable open-book cases whose top candidate is right, against
+  the reader's own order;
+- AUROC of the top candidate's probability, right against wrong (a case whose documents do not
+  say has only wrong candidates);
+- utility: answered right - 2 x answered wrong at the best threshold, answerable and
+  unanswerable cases weighing half each (as ``scripts/calibrate_reader.py``).
+
+The best design by utility is refitted with a Platt scaling of its logit on the tuning cases,
+and its two tier thresholds are chosen there: "answered" at the threshold that maximises the
+utility, "unsure" at the least probability that keeps ``--not-found-share`` of the cases whose
+documents do not say below it (shown as not found). The model and its figures are written to
+``--model`` (``reranker.npz``, ``reranker.json``).
+
+    python scripts/train_reranker.py --cases runs/rerank-cases [--model src/scoqa/models/reranker] [--dry-run]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from scoqa.question import plan
+from scoqa.read import Span
+from scoqa.rerank import (DEPTH, FEATURES, MODEL_DIR, SETTINGS_FILE, WEIGHTS_FILE, Reranker, RerankerSettings,
+                          candidate_features)
+
+RIGHT_F1 = 0.5
+COST_OF_WRONG = 2.0
+# (name, inputs, hidden units): a logistic model and a small network on the span and passage
+# inputs alone, and the network with the reader's hidden states at the span as well.
+DESIGNS = (("logistic", "features", 0), ("mlp", "features", 32), ("mlp+state", "features+state", 64))
+
+
+@dataclass
+class Case:
+    """One question asked in one setting, with the candidates the Assistant would weigh."""
+
+    id: str
+    split: str
+    title: str
+    setting: str
+    answerable: bool
+    x: np.ndarray  # (candidates, inputs)
+    right: np.ndarray  # (candidates,) bool
+    reader_order: np.ndarray  # (candidates,) the reader's confidence
+
+
+def load_cases(folder: Path, k: int, with_state: bool) -> list[Case]:
+    """Every case of every complete shard, its candidates rebuilt as the Assistant weighs them."""
+    cases = []
+    for npz in sorted(folder.glob("shard-*.npz")):
+        if npz.name.endswith(".tmp.npz"):
+            continue
+        states = np.load(npz)["states"]
+        row = 0
+        for line in npz.with_suffix(".jsonl").read_text().splitlines():
+            raw = json.loads(line)
+            asked = plan(raw["question"])
+            reads = len(raw["passages"]) if raw["listing"] else min(k, len(raw["passages"]))
+            spans = []
+            for c in raw["candidates"]:
+                state = states[row]
+                row += 1
+                if c["passage"] < reads and asked.fits(c["text"]):
+                    spans.append((Span(c["passage"], c["start"], c["end"], c["text"], c["confidence"],
+                                       tuple(c["features"]), state), c["f1"] >= RIGHT_F1))
+            spans.sort(key=lambda t: (-t[0].confidence, t[0].passage_index, t[0].start, t[0].end))
+            spans = spans[:DEPTH]
+            passages = [p["text"] for p in raw["passages"][:reads]]
+            scores = [p["score"] for p in raw["passages"][:reads]]
+            x = candidate_features(raw["question"], [s for s, _ in spans], passages, scores)
+            if with_state and spans:
+                x = np.hstack([x, np.stack([s.state.astype(np.float32).ravel() for s, _ in spans])])
+            cases.append(Case(raw["id"], raw["split"], raw["title"], raw["setting"],
+                              raw["setting"] == "open" and bool(raw["answers"]), x,
+                              np.array([r for _, r in spans], dtype=bool),
+                              np.array([s.confidence for s, _ in spans])))
+        assert row == len(states), f"{npz}: {row} candidates read, {len(states)} states"
+    return cases
+
+
+def train(cases: list[Case], inputs: str, hidden: int, seed: int = 0, epochs: int = 40,
+          listwise: float = 1.0) -> dict[str, np.ndarray]:
+    """Fit the network: binary cross-entropy on every candidate plus, for cases with a right
+    candidate, a softmax cross-entropy that puts the right one first (ReConsider's objective).
+    Returns its weights, standardisation included. Deterministic for a seed."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    width = cases[0].x.shape[1] if inputs == "features+state" else len(FEATURES)
+    xs = [c.x[:, :width] for c in cases if len(c.x)]
+    ys = [c.right for c in cases if len(c.x)]
+    flat = np.vstack(xs)
+    mean, scale = flat.mean(0), flat.std(0) + 1e-6
+    layers = [torch.nn.Linear(width, hidden), torch.nn.ReLU(), torch.nn.Dropout(0.1), torch.nn.Linear(hidden, 1)] \
+        if hidden else [torch.nn.Linear(width, 1)]
+    net = torch.nn.Sequential(*layers)
+    optimiser = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=1e-2)
+    tx = [torch.tensor((x - mean) / scale, dtype=torch.float32) for x in xs]
+    ty = [torch.tensor(y, dtype=torch.float32) for y in ys]
+    batch = 64  # cases a step
+    for _ in range(epochs):
+        net.train()
+        order = rng.permutation(len(tx))
+        for start in range(0, len(order), batch):
+            ids = order[start:start + batch]
+            logits = [net(tx[i]).squeeze(-1) for i in ids]
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(torch.cat(logits), torch.cat([ty[i] for i in ids]))
+            listed = [(lg, ty[i]) for lg, i in zip(logits, ids) if ty[i].any()]
+            if listwise and listed:
+                loss = loss + listwise * torch.stack(
+                    [-(torch.log_softmax(lg, 0) * (y / y.sum())).sum() for lg, y in listed]).mean()
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+    net.eval()
+    linear = [m for m in net if isinstance(m, torch.nn.Linear)]
+    weights = {"mean": mean.astype(np.float32), "scale": scale.astype(np.float32)}
+    if hidden:
+        weights |= {"w1": linear[0].weight.detach().numpy().T.copy(), "b1": linear[0].bias.detach().numpy().copy()}
+    weights |= {"w_out": linear[-1].weight.detach().numpy()[0].copy(), "b_out": linear[-1].bias.detach().numpy()[0].copy()}
+    return weights
+
+
+def logits(weights: dict[str, np.ndarray], x: np.ndarray, hidden: int) -> np.ndarray:
+    model = Reranker(weights, RerankerSettings("", hidden, (1.0, 0.0), 0.0, 0.0))
+    p = np.clip(model.probabilities(x[:, :len(weights["mean"])]), 1e-12, 1 - 1e-12)
+    return np.log(p / (1 - p))
+
+
+def top_of(cases: list[Case], scores: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Each case's best score and whether its top candidate is right (no candidate: wrong at 0)."""
+    best, right = [], []
+    for case, s in zip(cases, scores):
+        if len(s) == 0:
+            best.append(-np.inf)
+            right.append(False)
+        else:
+            i = int(np.argmax(s))
+            best.append(float(s[i]))
+            right.append(bool(case.right[i]))
+    return np.array(best), np.array(right)
+
+
+def auroc(score: np.ndarray, positive: np.ndarray) -> float:
+    """Area under the ROC curve by the rank-sum (Mann-Whitney U) formula, ties counted half."""
+    pos, neg = score[positive], score[~positive]
+    if len(pos) == 0 or len(neg) == 0:
+        return float("nan")
+    order = np.argsort(np.r_[pos, neg], kind="stable")
+    ranks = np.empty(len(order))
+    values = np.r_[pos, neg][order]
+    i = 0
+    while i < len(values):
+        j = i
+        while j + 1 < len(values) and values[j + 1] == values[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    return float((ranks[:len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+
+
+def figures(cases: list[Case], scores: list[np.ndarray]) -> dict[str, float]:
+    """Best guess right, AUROC and the best utility with its threshold, on these cases."""
+    best, right = top_of(cases, scores)
+    answerable = np.array([c.answerable for c in cases])
+    weight = np.where(answerable, 0.5 / answerable.sum(), 0.5 / (~answerable).sum())
+    finite = np.isfinite(best)
+    thresholds = np.unique(best[finite])
+    answered = best[None, :] >= thresholds[:, None]
+    utility = (answered & right) @ weight - COST_OF_WRONG * ((answered & ~right) @ weight)
+    t = int(np.argmax(utility))
+    return {"best_guess_right": float(right[answerable].mean()),
+            "auroc": auroc(np.where(finite, best, -1e9), right),
+            "utility": float(max(utility[t], 0.0)), "threshold": float(thresholds[t])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cases", type=Path, default=Path("runs/rerank-cases"))
+    parser.add_argument("--model", type=Path, default=MODEL_DIR, help="folder the chosen re-ranker is written to")
+    parser.add_argument("-k", type=int, default=3, help="passages the Assistant reads (AssistantSettings.k)")
+    parser.add_argument("--not-found-share", type=float, default=0.8,
+                        help="share of the cases whose documents do not say that the tiers call not found")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--dry-run", action="store_true", help="report, but write no model")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    cases = load_cases(args.cases, args.k, with_state=True)
+    fit = [c for c in cases if c.split == "train"]
+    tune = [c for c in cases if c.split == "tune"]
+    print(f"{len(fit)} training cases, {len(tune)} tuning cases "
+          f"({sum(len(c.right) for c in fit)} and {sum(len(c.right) for c in tune)} candidates)", flush=True)
+    report = {"reader": figures(tune, [c.reader_order for c in tune])}
+    print("reader", json.dumps(report["reader"]), flush=True)
+    trained = {}
+    for name, inputs, hidden in DESIGNS:
+        weights = train(fit, inputs, hidden)
+        trained[name] = (inputs, hidden, weights)
+        report[name] = figures(tune, [logits(weights, c.x, hidden) for c in tune])
+        print(name, json.dumps(report[name]), flush=True)
+    chosen = max(trained, key=lambda n: report[n]["utility"])
+    inputs, hidden, weights = trained[chosen]
+
+    # Platt scaling on every tuning candidate, then the tiers on the calibrated top candidates.
+    z = np.concatenate([logits(weights, c.x, hidden) for c in tune])
+    y = np.concatenate([c.right for c in tune])
+    platt = fit_platt(z, y)
+    calibrated = [1 / (1 + np.exp(-(platt[0] * logits(weights, c.x, hidden) + platt[1]))) for c in tune]
+    best, right = top_of(tune, calibrated)
+    answerable = np.array([c.answerable for c in tune])
+    answer_threshold = figures(tune, calibrated)["threshold"]
+    unanswerable_best = np.where(np.isfinite(best), best, 0.0)[~answerable]
+    unsure_threshold = min(float(np.quantile(unanswerable_best, args.not_found_share)), answer_threshold)
+    tiers = tier_figures(best, right, answerable, answer_threshold, unsure_threshold)
+    report |= {"chosen": chosen, "platt": platt, "answer_threshold": answer_threshold,
+               "unsure_threshold": unsure_threshold, "tiers (tuning cases)": tiers, "k": args.k,
+               "cases": {"training": len(fit), "tuning": len(tune)}}
+    print(json.dumps(report, indent=1))
+    if args.dry_run:
+        return
+    args.model.mkdir(parents=True, exist_ok=True)
+    np.savez(args.model / WEIGHTS_FILE, **weights)
+    settings = {"design": inputs, "hidden": hidden, "features": list(FEATURES), "platt": list(platt),
+                "answer_threshold": answer_threshold, "unsure_threshold": unsure_threshold,
+                "trained_on": f"the reader's candidates for every {json.loads((args.cases / 'run.json').read_text())['sample_train']}. "
+                              "question of the SQuAD training articles, open book and with its own article left out "
+                              "(dev-v2.0 unanswerable ones as negatives); chosen, calibrated and thresholded on the "
+                              f"tuning articles' cases, k={args.k}",
+                "figures": report}
+    (args.model / SETTINGS_FILE).write_text(json.dumps(settings, indent=1) + "\n")
+    Reranker.load(args.model)  # what was written loads
+    print(f"wrote {args.model}")
+
+
+def fit_platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(scale, bias) of a logistic regression of the labels on the logits (Platt, 1999)."""
+    a, b = torch.ones(1, requires_grad=True), torch.zeros(1, requires_grad=True)
+    tz, ty = torch.tensor(z, dtype=torch.float32), torch.tensor(y, dtype=torch.float32)
+    optimiser = torch.optim.LBFGS([a, b], max_iter=200)
+
+    def closure():
+        optimiser.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(a * tz + b, ty)
+        loss.backward()
+        return loss
+
+    optimiser.step(closure)
+    return float(a.item()), float(b.item())
+
+
+def tier_figures(best: np.ndarray, right: np.ndarray, answerable: np.ndarray, answer_t: float,
+                 unsure_t: float) -> dict[str, float]:
+    """Shares of the tuning cases in each tier, and each tier's precision (right among them)."""
+    answered = best >= answer_t
+    unsure = (best >= unsure_t) & ~answered
+    return {"answerable: answered right": float((answered & right)[answerable].mean()),
+            "answerable: answered wrong": float((answered & ~right)[answerable].mean()),
+            "answerable: right shown (answered or unsure)": float(((answered | unsure) & right)[answerable].mean()),
+            "unanswerable: not answered": float((~answered)[~answerable].mean()),
+            "unanswerable: not found": float((~answered & ~unsure)[~answerable].mean()),
+            "answered precision": float(right[answered].mean()) if answered.any() else float("nan"),
+            "unsure precision": float(right[unsure].mean()) if unsure.any() else float("nan")}
+
+
+if __name__ == "__main__":
+    main()
