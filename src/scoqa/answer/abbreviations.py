@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-from .text import FUNCTION_WORDS
+from ..text import FUNCTION_WORDS
 
 # The probability that an expansion is right, by rule: (right + 1) / (found + 2) over the
 # expansions found in the training and tuning articles, each judged by reading it
