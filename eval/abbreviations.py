@@ -1,4 +1,4 @@
-"""How often a spelt-out abbreviation is right: the precision behind `scoqa.abbreviations.CONFIDENCE`.
+"""How often a spelt-out abbreviation is right: the precision behind `scoqa.answer.abbreviations.CONFIDENCE`.
 
 Every abbreviation used in the 35 training and tuning articles (dev-v2.0; the held-out articles
 are never read here) is looked up in its own article as the Assistant looks it up in passages.
@@ -16,7 +16,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from scoqa.abbreviations import ABBREVIATION, CONFIDENCE, first_expansion
+from scoqa.answer.abbreviations import ABBREVIATION, CONFIDENCE, first_expansion
 
 JUDGED = Path(__file__).with_name("abbreviations-judged.tsv")
 

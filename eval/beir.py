@@ -26,12 +26,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from scoqa.build import build_index
-from scoqa.chunk import ChunkSettings
-from scoqa.embed import DEFAULT_MODEL, Embedder
-from scoqa.fusion import Fusion, Mode, names
+from scoqa.index import normalise_location, open_store
+from scoqa.index.build import build_index
+from scoqa.ingest.chunk import ChunkSettings
 from scoqa.retrieve import Retriever, RetrievalSettings
-from scoqa.store import normalise_location, open_store
+from scoqa.retrieve.embed import DEFAULT_MODEL, Embedder
+from scoqa.retrieve.fusion import Fusion, Mode, names
 
 
 class CachedEmbedder:

@@ -25,11 +25,11 @@ import numpy as np
 import torch
 
 from scoqa.answer import Assistant, AssistantSettings
-from scoqa.build import build_index
-from scoqa.embed import DEFAULT_MODEL, Embedder
-from scoqa.folder_store import FolderStore
-from scoqa.read import Reader
+from scoqa.answer.reader import Reader
+from scoqa.index.build import build_index
+from scoqa.index.folder import FolderStore
 from scoqa.retrieve import Retriever
+from scoqa.retrieve.embed import DEFAULT_MODEL, Embedder
 
 
 def percentiles(ms: list[float]) -> str:

@@ -4,12 +4,12 @@ Vectors are synthetic (unit vectors drawn around random cluster centres, as real
 cluster by topic) and chunk texts are synthetic (Zipf-distributed words), so that sizes beyond
 any corpus on this machine can be measured; the embedding model's own throughput is measured
 separately on real text. For each size this writes a real index generation with
-`scoqa.folder_store.write_generation` (FAISS + BM25 + files), opens it, and times single-query search:
+`scoqa.index.folder.write_generation` (FAISS + BM25 + files), opens it, and times single-query search:
 exact (flat) against approximate (IVF), with the approximate index's recall@10 against exact,
 and the full hybrid retriever (BM25 over every chunk + dense) with a fixed query vector.
 
 With `--store milvus:PATH.db` (Milvus Lite) or `--store milvus://HOST:PORT/COLLECTION` the same
-chunks go into Milvus through `scoqa.milvus_store.MilvusStore` instead: build rate (a full
+chunks go into Milvus through `scoqa.index.milvus.MilvusStore` instead: build rate (a full
 `commit`), dense search p50/p95 and recall@10 of its IVF_FLAT index against exact search, and
 the hybrid retriever over it (Milvus's own BM25 + dense).
 
@@ -30,9 +30,9 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from scoqa.chunk import ChunkSettings
-from scoqa.folder_store import FolderStore, build_dense, write_generation
-from scoqa.store import Changes, DenseSpec, NewChunk, chunk_id
+from scoqa.index.folder import FolderStore, build_dense, write_generation
+from scoqa.index.protocol import Changes, DenseSpec, NewChunk, chunk_id
+from scoqa.ingest.chunk import ChunkSettings
 from scoqa.records import Chunk, Document
 from scoqa.retrieve import Retriever
 
@@ -189,7 +189,7 @@ def milvus_location(location: str, n: int, workdir: Path) -> str:
 
 
 def measure_milvus(n: int, queries_n: int, location: str, workdir: Path, rng: np.random.Generator) -> dict:
-    from scoqa.milvus_store import MilvusStore
+    from scoqa.index.milvus import MilvusStore
 
     vectors, queries, texts = synthetic_collection(n, queries_n, rng)
     split = synthetic_documents(texts)
@@ -243,8 +243,8 @@ def real_recall(folder: Path, queries_n: int, rng: np.random.Generator) -> tuple
 
 def embedding_throughput(seconds: float = 60.0) -> float:
     """Chunks per second through the real model, on real text (the seed corpus's chunks)."""
-    from scoqa.build import build_index
-    from scoqa.embed import Embedder
+    from scoqa.index.build import build_index
+    from scoqa.retrieve import Embedder
 
     corpus = Path(__file__).resolve().parents[1] / "corpus"
     with tempfile.TemporaryDirectory() as tmp:

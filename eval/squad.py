@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from scoqa.metrics import exact_match, f1_score
-from scoqa.read import MODEL_DIR, SETTINGS_FILE, Reader
+from scoqa.answer.reader import MODEL_DIR, SETTINGS_FILE, Reader
+from scoqa.evaluate.metrics import exact_match, f1_score
 
 
 def score(prediction: str, golds: list[str]) -> tuple[float, float]:

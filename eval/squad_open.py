@@ -20,9 +20,9 @@ import torch
 from tqdm import tqdm
 
 from scoqa.answer import Assistant, AssistantSettings
-from scoqa.build import build_index
-from scoqa.embed import Embedder
-from scoqa.metrics import f1_score
+from scoqa.evaluate.metrics import f1_score
+from scoqa.index.build import build_index
+from scoqa.retrieve import Embedder
 
 
 def write_articles(articles: list[dict], folder: Path) -> None:

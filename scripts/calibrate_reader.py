@@ -37,11 +37,10 @@ from squad_open import write_articles  # noqa: E402
 from train_reader import CALIBRATION_L2, best_f1, fit_logistic, load_split  # noqa: E402
 
 from scoqa.answer import AssistantSettings  # noqa: E402
-from scoqa.build import build_index  # noqa: E402
-from scoqa.embed import Embedder  # noqa: E402
-from scoqa.store import open_store  # noqa: E402
-from scoqa.read import MODEL_DIR, SETTINGS_FILE, Reader  # noqa: E402
-from scoqa.retrieve import Retriever  # noqa: E402
+from scoqa.answer.reader import MODEL_DIR, SETTINGS_FILE, Reader  # noqa: E402
+from scoqa.index import open_store  # noqa: E402
+from scoqa.index.build import build_index  # noqa: E402
+from scoqa.retrieve import Embedder, Retriever  # noqa: E402
 
 COST_OF_WRONG = 2.0
 SETTINGS = ("open", "left_out")

@@ -36,12 +36,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from squad_open import write_articles  # noqa: E402
 from train_reader import Example, best_f1, load_split  # noqa: E402
 
-from scoqa.build import build_index  # noqa: E402
-from scoqa.embed import Embedder  # noqa: E402
-from scoqa.question import plan  # noqa: E402
-from scoqa.read import Reader  # noqa: E402
-from scoqa.retrieve import Retriever  # noqa: E402
-from scoqa.store import open_store  # noqa: E402
+from scoqa.index.build import build_index  # noqa: E402
+from scoqa.retrieve.embed import Embedder  # noqa: E402
+from scoqa.answer.question import plan  # noqa: E402
+from scoqa.answer.reader import Reader  # noqa: E402
+from scoqa.retrieve.retriever import Retriever  # noqa: E402
+from scoqa.index.registry import open_store  # noqa: E402
 
 SETTINGS = ("open", "left_out")
 

@@ -31,9 +31,9 @@ import numpy as np
 import torch
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-from scoqa.metrics import exact_match, f1_score
+from scoqa.answer.reader import ADAPTER_WEIGHTS, HEAD, MODEL_DIR, SETTINGS_FILE, Candidate, Reader, ReaderSettings
+from scoqa.evaluate.metrics import exact_match, f1_score
 from scoqa.packaged import MPNET, mpnet_folder
-from scoqa.read import ADAPTER_WEIGHTS, HEAD, MODEL_DIR, SETTINGS_FILE, Candidate, Reader, ReaderSettings
 from scoqa.text import FUNCTION_WORDS, TOKEN
 
 TUNING_ARTICLES = ("Normans", "Steam_engine", "Pharmacy", "Warsaw")

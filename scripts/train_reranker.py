@@ -31,9 +31,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from scoqa.question import plan
-from scoqa.read import Span
-from scoqa.rerank import (DEPTH, FEATURES, MODEL_DIR, SETTINGS_FILE, WEIGHTS_FILE, Reranker, RerankerSettings,
+from scoqa.answer.question import plan
+from scoqa.answer.reader import Span
+from scoqa.answer.rerank import (DEPTH, FEATURES, MODEL_DIR, SETTINGS_FILE, WEIGHTS_FILE, Reranker, RerankerSettings,
                           candidate_features)
 
 RIGHT_F1 = 0.5

@@ -50,7 +50,7 @@ def corpus_copy(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def embedder():
-    from scoqa.embed import Embedder
+    from scoqa.retrieve import Embedder
 
     return Embedder()
 
@@ -58,7 +58,7 @@ def embedder():
 @pytest.fixture(scope="session")
 def reader():
     """The shipped reader, loaded once per test session (the base is 440 MB)."""
-    from scoqa.read import Reader
+    from scoqa.answer.reader import Reader
 
     return Reader.load()
 
@@ -66,8 +66,8 @@ def reader():
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory, embedder):
     """The seed corpus indexed with the real model, once per test session."""
-    from scoqa.build import build_index
-    from scoqa.folder_store import FolderStore
+    from scoqa.index.build import build_index
+    from scoqa.index.folder import FolderStore
 
     folder = tmp_path_factory.mktemp("seed") / "index"
     build_index([CORPUS], folder, embedder, progress=False)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from scoqa.abbreviations import expansions, first_expansion
+from scoqa.answer.abbreviations import expansions, first_expansion
 
 
 def spelt(abbreviation: str, text: str, document: str | None = None) -> list[tuple[str, str]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from scoqa.answer import Assistant, BadQuestion
-from scoqa.lists import item_spans, same_shape, widen_to_enumeration
-from scoqa.read import Span
+from scoqa.answer.lists import item_spans, same_shape, widen_to_enumeration
+from scoqa.answer.reader import Span
 from scoqa.retrieve import Retriever
 
 from conftest import CORPUS

@@ -18,7 +18,7 @@ if not CHROMIUM.is_file():
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from scoqa.answer import Assistant  # noqa: E402
-from scoqa.serve import serve  # noqa: E402
+from scoqa.app.serve import serve  # noqa: E402
 
 # gradio's queue statistics call pandas APIs that pandas 3 deprecates: gradio's noise, not ours.
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore::DeprecationWarning:gradio.queueing")]

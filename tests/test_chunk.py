@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from hypothesis import assume, given, settings, strategies as st
 
-from scoqa.chunk import Chunker, ChunkSettings, count_tokens, search_text
+from scoqa.ingest.chunk import Chunker, ChunkSettings, count_tokens, search_text
+from scoqa.ingest.formats import make_document
 from scoqa.text import sentences
-from scoqa.ingest import make_document
 
 WORDS = st.sampled_from("the SCO secretary general met ambassador in Beijing on Monday and discussed "
                         "cooperation Mr. Dr. U.S. 2017 9.5 “quoted” (ICRC) Astana Ташкент — …".split())

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from scoqa.chunk import Chunker, ChunkSettings
+from scoqa.ingest.chunk import Chunker, ChunkSettings
+from scoqa.ingest.clean import clean, find_date
+from scoqa.ingest.formats import make_document
 from scoqa.text import sentences
-from scoqa.clean import clean, find_date
-from scoqa.ingest import make_document
 
 from conftest import CORPUS
 

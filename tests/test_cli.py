@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scoqa import cli
+from scoqa.app import cli
 
 from conftest import CORPUS, REPO
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.model
 
 
 def scoqa(*args: str, env: dict | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "scoqa.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "scoqa.app.cli", *args], capture_output=True, text=True,
                           input=stdin, env={**os.environ, **(env or {})}, cwd=REPO, timeout=300)
 
 
@@ -81,7 +81,7 @@ def test_bad_usage_and_bad_input_exit_2_with_one_line(args, message, built, monk
 
 def raw_scoqa(*args: bytes | str, stdin: bytes = b"") -> subprocess.CompletedProcess:
     """scoqa with byte arguments and byte stdin, as a shell passes undecodable bytes."""
-    return subprocess.run([sys.executable, "-m", "scoqa.cli", *args], capture_output=True, input=stdin,
+    return subprocess.run([sys.executable, "-m", "scoqa.app.cli", *args], capture_output=True, input=stdin,
                           env={**os.environ, "PYTHONIOENCODING": "utf-8"}, cwd=REPO, timeout=300)
 
 

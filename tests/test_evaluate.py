@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from scoqa import cli
 from scoqa.answer import Answer, Assistant, AssistantSettings, Citation
-from scoqa.evaluate import GoldError, evaluate, load_gold, summary_table, tradeoff, write_report, _retrieved
-from scoqa.read import Span
+from scoqa.answer.reader import Span
+from scoqa.app import cli
+from scoqa.evaluate.harness import GoldError, evaluate, load_gold, summary_table, tradeoff, write_report, _retrieved
 from scoqa.records import Chunk, Hit, Location
 from scoqa.retrieve import Retriever
 

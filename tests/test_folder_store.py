@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scoqa.build import build_index
-from scoqa.chunk import search_text
-from scoqa.folder_store import FolderStore, IndexUnavailable, current_generation
+from scoqa.index.build import build_index
+from scoqa.index.folder import FolderStore, IndexUnavailable, current_generation
+from scoqa.ingest.chunk import search_text
 from scoqa.retrieve import Retriever
 
 
@@ -76,7 +76,7 @@ def test_crash_while_writing_is_harmless(corpus_copy, tmp_path, hashing_embedder
     build(corpus_copy, folder, hashing_embedder)
     generation = current_generation(folder)
 
-    import scoqa.folder_store as index_module
+    import scoqa.index.folder as index_module
 
     def crash(*args, **kwargs):
         raise OSError("disk full")
@@ -160,7 +160,7 @@ def test_changing_the_dense_index_kind_reuses_the_vectors(corpus_copy, tmp_path,
 
 
 def test_second_writer_is_refused(corpus_copy, tmp_path, hashing_embedder):
-    from scoqa.store import writing
+    from scoqa.index.protocol import writing
 
     folder = tmp_path / "index"
     with writing(folder):
@@ -174,7 +174,7 @@ def test_missing_index(tmp_path):
 
 
 def test_a_memory_error_is_not_reported_as_a_damaged_index(corpus_copy, tmp_path, hashing_embedder, monkeypatch):
-    import scoqa.folder_store as folder_store
+    import scoqa.index.folder as folder_store
 
     folder = tmp_path / "index"
     build_index([corpus_copy], folder, hashing_embedder, progress=False)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from scoqa.ingest import UnreadableFile, discover, extract_text, read_document
+from scoqa.ingest.formats import UnreadableFile, discover, extract_text, read_document
 
 from conftest import CORPUS
 
@@ -85,7 +85,7 @@ def test_non_utf8_text_is_decoded_with_a_warning():
 
 
 def test_a_bad_file_is_skipped_and_the_run_continues(tmp_path, hashing_embedder):
-    from scoqa.build import build_index
+    from scoqa.index.build import build_index
 
     (tmp_path / "good.txt").write_text(
         "The SCO Secretariat is located in Beijing, the capital of the People's Republic of China.",

@@ -1,4 +1,4 @@
-from scoqa.metrics import exact_match, f1_score, normalize_answer
+from scoqa.evaluate.metrics import exact_match, f1_score, normalize_answer
 
 
 def test_official_normalisation():

@@ -11,11 +11,11 @@ import pytest
 from fpdf import FPDF
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from scoqa.build import NOTHING_SEARCHABLE, build_index
-from scoqa.chunk import Chunker, search_text
-from scoqa.clean import clean
-from scoqa.ingest import UnreadableFile, extract_text, make_document, read_document
-from scoqa.structure import sections
+from scoqa.index.build import NOTHING_SEARCHABLE, build_index
+from scoqa.ingest.chunk import Chunker, search_text
+from scoqa.ingest.clean import clean
+from scoqa.ingest.formats import UnreadableFile, extract_text, make_document, read_document
+from scoqa.ingest.structure import sections
 
 from conftest import CORPUS
 
@@ -152,9 +152,9 @@ def test_word_documents_keep_headings_lists_and_tables():
 
 
 def test_a_document_that_cleans_to_nothing_is_named_with_its_reason(tmp_path, hashing_embedder):
-    from scoqa.serve import upload_html
-    from scoqa.store import open_store
-    from scoqa.uploads import add_uploads
+    from scoqa.app.serve import upload_html
+    from scoqa.index import open_store
+    from scoqa.index.uploads import add_uploads
 
     (tmp_path / "menu.html").write_text("<ul><li>Home</li><li>Print</li><li>Share</li></ul>", encoding="utf-8")
     (tmp_path / "plain.txt").write_text(NOTES["plain.txt"], encoding="utf-8")
@@ -171,7 +171,7 @@ def test_a_document_that_cleans_to_nothing_is_named_with_its_reason(tmp_path, ha
 def own(tmp_path_factory, embedder, reader):
     """The documents above in one folder, indexed with the real model and read by the shipped reader."""
     from scoqa.answer import Assistant
-    from scoqa.folder_store import FolderStore
+    from scoqa.index.folder import FolderStore
     from scoqa.retrieve import Retriever
 
     folder = tmp_path_factory.mktemp("own")

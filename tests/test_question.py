@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from scoqa.question import asks_for_list, plan
+from scoqa.answer.question import asks_for_list, plan
 from scoqa.records import Chunk, Document, Hit
 
 

@@ -10,9 +10,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from scoqa.answer.reader import MODEL_DIR, Reader, Span, _snap
 from scoqa.errors import ModelUnavailable
-from scoqa.metrics import f1_score
-from scoqa.read import MODEL_DIR, Reader, Span, _snap
+from scoqa.evaluate.metrics import f1_score
 
 pytestmark = pytest.mark.model
 

@@ -19,12 +19,12 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from scoqa import cli
 from scoqa.answer import Answer, Assistant, Citation
-from scoqa.build import build_index
-from scoqa.folder_store import FolderStore
+from scoqa.app import cli
+from scoqa.app.serve import _text, add_received_files, chat_html, serve, sources_html, upload_html
+from scoqa.index.build import build_index
+from scoqa.index.folder import FolderStore
 from scoqa.records import Chunk, Document, Hit
-from scoqa.serve import _text, add_received_files, chat_html, serve, sources_html, upload_html
 
 from conftest import CORPUS
 

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from scoqa.build import build_index
-from scoqa.fusion import Fusion, fuse
+from scoqa.index import IndexUnavailable, normalise_location, open_store
+from scoqa.index.build import build_index
+from scoqa.index.protocol import chunk_id
 from scoqa.retrieve import Retriever
-from scoqa.store import IndexUnavailable, chunk_id, normalise_location, open_store
+from scoqa.retrieve.fusion import Fusion, fuse
 
 from conftest import CORPUS
 
@@ -84,7 +85,7 @@ def test_interrupted_build_leaves_the_index_answering_as_before(corpus_copy, tmp
         if store_class.__name__ == "MilvusStore":
             monkeypatch.setattr(self.client, "upsert", _fail_on("_manifest", self.client.upsert))
         else:
-            import scoqa.folder_store as index_module
+            import scoqa.index.folder as index_module
             monkeypatch.setattr(index_module.os, "replace", _fail_on("CURRENT", index_module.os.replace))
         real_commit(self, changes)
 
@@ -212,7 +213,7 @@ def test_refused_token_gives_one_line(token, message, credential_refusing_server
 
 @pytest.mark.model  # the CLI loads the real embedder
 def test_cli_indexes_into_milvus_lite_and_ask_needs_no_flag(tmp_path, capsys, monkeypatch):
-    from scoqa.cli import main
+    from scoqa.app.cli import main
 
     folder, db = tmp_path / "index", tmp_path / "scoqa.db"
     assert main(["index", str(CORPUS), "--index", str(folder), "--store", f"milvus:{db}", "-q"]) == 0
@@ -228,7 +229,7 @@ def test_each_thread_stems_with_its_own_stemmer():
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    from scoqa.store import _stemmer, keyword_tokens
+    from scoqa.index.protocol import _stemmer, keyword_tokens
 
     together = threading.Barrier(4)
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from scoqa.answer import Assistant
-from scoqa.build import build_index
-from scoqa.folder_store import FolderStore
+from scoqa.index.build import build_index
+from scoqa.index.folder import FolderStore
+from scoqa.index.uploads import MAX_UPLOAD_BYTES, safe_name
 from scoqa.retrieve import Retriever
-from scoqa.uploads import MAX_UPLOAD_BYTES, safe_name
 
 
 class NoReader:

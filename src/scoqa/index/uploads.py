@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from ..ingest.formats import SUFFIXES, UnreadableFile, read_document
+from ..retrieve.embed import Embeds
 from .build import NOTHING_SEARCHABLE, build_index
-from .embed import Embeds
-from .store import ChunkStore
-from .ingest import SUFFIXES, UnreadableFile, read_document
+from .protocol import ChunkStore
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 UPLOADS = "uploads"

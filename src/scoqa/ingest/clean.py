@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from .text import DATE_PATTERNS, ENDS_LIKE_A_SENTENCE, FUNCTION_WORDS, LETTER_WORD, MONTHS, trim
+from ..text import DATE_PATTERNS, ENDS_LIKE_A_SENTENCE, FUNCTION_WORDS, LETTER_WORD, MONTHS, trim
 
 _DATELINE = re.compile(r"^\s*\d{1,4}[./-]\d{1,2}[./-]\d{1,4}(?:[ T]+\d{1,2}:\d{2}(?::\d{2})?)?\s*$")
 _CLOCK_PREFIX = re.compile(r"^\s*\d{1,2}:\d{2}(?!\d)")

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from .read import Span
-from .text import LIST_SEPARATOR
+from ..text import LIST_SEPARATOR
+from .reader import Span
 
 _SEPARATOR_AT_END = re.compile(rf"(?:{LIST_SEPARATOR.pattern})$")
 _ITEM_WORD = r"[^\W_][\w'’-]*"

@@ -14,14 +14,14 @@ from typing import Any, Callable, Mapping, Sequence
 
 import gradio as gr  # noqa: E402
 
-from .answer import NOT_FOUND, Answer, Assistant, Citation  # noqa: E402
-from .errors import ScoqaError  # noqa: E402
-from .fusion import Mode, names  # noqa: E402
-from .packaged import offline  # noqa: E402
-from .records import Document  # noqa: E402
-from .text import loose_pattern  # noqa: E402
-from .uploads import MAX_UPLOAD_BYTES, UploadReport  # noqa: E402
-from .userinput import require_whole_number  # noqa: E402
+from ..answer.assistant import NOT_FOUND, Answer, Assistant, Citation  # noqa: E402
+from ..errors import ScoqaError  # noqa: E402
+from ..index.uploads import MAX_UPLOAD_BYTES, UploadReport  # noqa: E402
+from ..packaged import offline  # noqa: E402
+from ..records import Document  # noqa: E402
+from ..retrieve.fusion import Mode, names  # noqa: E402
+from ..text import loose_pattern  # noqa: E402
+from ..userinput import require_whole_number  # noqa: E402
 
 EXAMPLES = (
     "When was the memorandum signed?",

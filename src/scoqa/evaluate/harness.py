@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from .text import loose_pattern
-from .errors import ScoqaError
+from ..errors import ScoqaError
+from ..text import loose_pattern
 from .metrics import exact_match, f1_score, normalize_answer
 
 if TYPE_CHECKING:
-    from .answer import Answer, Assistant, Citation
-    from .records import Document, Hit
+    from ..answer.assistant import Answer, Assistant, Citation
+    from ..records import Document, Hit
 
 TYPES = ("factoid", "paraphrase", "list", "multi_doc", "time", "number", "date", "acronym", "unanswerable")
 CORRECT_F1 = 0.5

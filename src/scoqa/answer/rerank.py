@@ -24,14 +24,13 @@ from typing import TYPE_CHECKING, Protocol, Sequence
 
 import numpy as np
 
-from .errors import ModelUnavailable
-from .metrics import normalize_answer
-from .text import FUNCTION_WORDS, TOKEN, only_a_count, only_a_date
+from ..errors import ModelUnavailable
+from ..text import FUNCTION_WORDS, TOKEN, only_a_count, only_a_date
 
 if TYPE_CHECKING:
-    from .read import Span
+    from .reader import Span
 
-MODEL_DIR = Path(__file__).parent / "models" / "reranker"
+MODEL_DIR = Path(__file__).parents[1] / "models" / "reranker"
 SETTINGS_FILE = "reranker.json"
 WEIGHTS_FILE = "reranker.npz"
 
@@ -95,7 +94,7 @@ def candidate_features(question: str, spans: Sequence[Span], passages: Sequence[
     margins = np.array([s.features[0] for s in spans], dtype=np.float64)
     weights = np.exp(margins - margins.max())
     weights /= weights.sum()
-    keys = [normalize_answer(s.text) for s in spans]
+    keys = [" ".join(TOKEN.findall(s.text.lower())) for s in spans]
     top_score = max(passage_scores) if passage_scores else 0.0
     for row, span in enumerate(spans):
         same = [j for j, key in enumerate(keys) if key and (key == keys[row] or _contains(key, keys[row]))]
@@ -128,7 +127,8 @@ def candidate_features(question: str, spans: Sequence[Span], passages: Sequence[
 
 
 def _contains(a: str, b: str) -> bool:
-    """One normalised answer stands inside the other as whole words ("Alimov" in "Rashid Alimov")."""
+    """One answer's words (lower-cased tokens) stand inside the other's as whole words ("alimov"
+    in "rashid alimov")."""
     return f" {a} " in f" {b} " or f" {b} " in f" {a} "
 
 

@@ -17,9 +17,9 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from .chunk import search_text
-from .records import Chunk, Document
-from .store import (BM25_PARAMS, DAMAGE, FORMAT_VERSION, REBUILD_HINT, Changes, DenseSpec, IndexMissing, IndexUnavailable,
+from ..ingest.chunk import search_text
+from ..records import Chunk, Document
+from .protocol import (BM25_PARAMS, DAMAGE, FORMAT_VERSION, REBUILD_HINT, Changes, DenseSpec, IndexMissing, IndexUnavailable,
                     StoredChunk, chunk_id, document_from_json, document_to_json, keyword_tokens)
 
 def build_dense(vectors: np.ndarray, spec: DenseSpec):
@@ -60,7 +60,7 @@ def _faiss_on_one_thread() -> Iterator[None]:
 
 class FolderStore:
     """A read-only view of one generation of an index folder; `commit` writes the next one.
-    Implements `scoqa.store.ChunkStore`; rows are FAISS and BM25 positions, ids name chunks."""
+    Implements `scoqa.index.protocol.ChunkStore`; rows are FAISS and BM25 positions, ids name chunks."""
 
     def __init__(self, folder: Path, manifest: dict, documents: list[Document], chunk_rows: np.ndarray,
                  vectors: np.ndarray, dense, bm25, fp_offsets: np.ndarray, fp_values: np.ndarray):
@@ -187,7 +187,7 @@ def current_generation(folder: Path) -> Path | None:
 
 def indexed_model(folder: Path) -> str | None:
     """The embedding model an existing index was built with, if it can be read."""
-    from .store import open_store, store_location
+    from .registry import open_store, store_location
 
     try:
         if store_location(folder) is not None:

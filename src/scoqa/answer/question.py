@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
+from ..records import Hit
+from ..text import only_a_count, only_a_date
 from .abbreviations import ABBREVIATION
-from .records import Hit
-from .text import only_a_count, only_a_date
 
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 # A list's parts are spread over documents: a list question reads as widely as at k = 5 even

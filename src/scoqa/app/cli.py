@@ -10,13 +10,13 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Sequence
 
-from .errors import ScoqaError
-from .fusion import Mode, names
-from .packaged import offline
+from ..errors import ScoqaError
+from ..packaged import offline
+from ..retrieve.fusion import Mode, names
 
 if TYPE_CHECKING:
-    from .answer import Assistant
-    from .embed import Embedder
+    from ..answer.assistant import Assistant
+    from ..retrieve.embed import Embedder
 
 DEFAULT_INDEX = ".scoqa/index"
 READ_K_HELP = "passages to read per question (default: the Assistant's, the number its reader was calibrated reading)"
@@ -105,10 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _index(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .build import build_index
-    from .embed import DEFAULT_MODEL, Embedder
-    from .folder_store import indexed_model
-    from .store import normalise_location
+    from ..index.build import build_index
+    from ..retrieve.embed import DEFAULT_MODEL, Embedder
+    from ..index.folder import indexed_model
+    from ..index.registry import normalise_location
 
     folder = index_folder(args.index)
     store = normalise_location(args.store) if args.store else None
@@ -122,10 +122,10 @@ def _index(args: argparse.Namespace) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
-    from .embed import Embedder
-    from .retrieve import Retriever
-    from .store import open_store
-    from .userinput import printable, require_text
+    from ..retrieve.embed import Embedder
+    from ..retrieve.retriever import Retriever
+    from ..index.registry import open_store
+    from ..userinput import printable, require_text
 
     if args.k < 1:
         raise UsageError("-k must be at least 1")
@@ -152,10 +152,10 @@ def _ensure_index(folder: Path) -> Embedder | None:
     corpus/, and return the embedder that built it, for the Assistant to reuse."""
     from tqdm import tqdm
 
-    from .build import build_index
-    from .embed import DEFAULT_MODEL, Embedder
-    from .folder_store import current_generation
-    from .store import store_location
+    from ..index.build import build_index
+    from ..retrieve.embed import DEFAULT_MODEL, Embedder
+    from ..index.folder import current_generation
+    from ..index.registry import store_location
 
     if store_location(folder) is not None or current_generation(folder) is not None:
         return None
@@ -174,7 +174,7 @@ def _check_read_k(args: argparse.Namespace) -> None:
 
 def _open_assistant(args: argparse.Namespace) -> Assistant:
     """The Assistant over --index (built from corpus/ if missing), reading -k passages or its default."""
-    from .answer import Assistant, AssistantSettings
+    from ..answer.assistant import Assistant, AssistantSettings
 
     folder = index_folder(args.index)
     settings = AssistantSettings() if args.k is None else AssistantSettings(k=args.k)
@@ -182,7 +182,7 @@ def _open_assistant(args: argparse.Namespace) -> Assistant:
 
 
 def _ask(args: argparse.Namespace) -> int:
-    from .userinput import printable, require_text
+    from ..userinput import printable, require_text
 
     _check_read_k(args)
     if args.question != "-" and not require_text(args.question, "the question").strip():
@@ -217,7 +217,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate, load_gold, summary_table, write_report
+    from ..evaluate.harness import evaluate, load_gold, summary_table, write_report
 
     _check_read_k(args)
     gold = load_gold(args.gold)
@@ -229,7 +229,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _answer_text(answer) -> str:
-    from .answer import NOT_FOUND, UNSURE
+    from ..answer.assistant import NOT_FOUND, UNSURE
 
     if answer.status == UNSURE:
         lines = [f"Possibly: {answer.guess.quote}   (unsure, confidence {answer.confidence:.2f}; check the evidence)", ""]
@@ -260,7 +260,7 @@ def _citation_lines(citations, marked: list[str]) -> list[str]:
 
 def _mark(quote: str, texts: list[str]) -> str:
     """«Answer» marked wherever it stands in the quote (copies differ in whitespace)."""
-    from .text import loose_pattern
+    from ..text import loose_pattern
 
     pattern = "|".join(loose_pattern(t) for t in sorted(texts, key=len, reverse=True))
     return re.sub(f"(?<!\\w)(?:{pattern})(?!\\w)", lambda m: f"«{m.group()}»", quote) if pattern else quote

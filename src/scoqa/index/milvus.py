@@ -28,8 +28,8 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from .records import Chunk, Document
-from .store import (BM25_PARAMS, DAMAGE, FORMAT_VERSION, REBUILD_HINT, Changes, DenseSpec, IndexMissing, IndexUnavailable,
+from ..records import Chunk, Document
+from .protocol import (BM25_PARAMS, DAMAGE, FORMAT_VERSION, REBUILD_HINT, Changes, DenseSpec, IndexMissing, IndexUnavailable,
                     StoredChunk, document_from_json, document_to_json, keyword_tokens)
 
 TOKEN_VARIABLE = "SCOQA_MILVUS_TOKEN"
@@ -105,7 +105,7 @@ def _in(field: str, values: Sequence[str]) -> str:
 
 
 class MilvusStore:
-    """Implements `scoqa.store.ChunkStore` over a Milvus collection."""
+    """Implements `scoqa.index.protocol.ChunkStore` over a Milvus collection."""
 
     def __init__(self, folder: Path, location: str, client, name: str, manifest: dict, documents: list[Document]):
         self.folder = folder

@@ -1,13 +1,13 @@
 """Hybrid retrieval over any store: dense and BM25 candidates, their scores fused
-(`scoqa.fusion.fuse`), duplicates collapsed."""
+(`scoqa.retrieve.fusion.fuse`), duplicates collapsed."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..index.protocol import REBUILD_HINT, ChunkStore, IndexUnavailable, StoredChunk, keyword_tokens
+from ..records import Hit, Location
 from .embed import Embeds
 from .fusion import Fusion, Mode, fuse, names
-from .records import Hit, Location
-from .store import REBUILD_HINT, ChunkStore, IndexUnavailable, StoredChunk, keyword_tokens
 
 
 @dataclass(frozen=True)

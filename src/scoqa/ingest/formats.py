@@ -10,8 +10,8 @@ from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 from typing import Iterable
 
+from ..records import Document
 from .clean import clean
-from .records import Document
 from .structure import first_heading, sections
 
 SUFFIXES = frozenset({".txt", ".md", ".html", ".htm", ".pdf", ".docx"})

@@ -17,11 +17,11 @@ from typing import Any, Protocol, Sequence
 import numpy as np
 import torch
 
-from .errors import ModelUnavailable
-from .packaged import offline
-from .text import FUNCTION_WORDS, PARAGRAPH_BREAK, TOKEN, sentences, trim
+from ..errors import ModelUnavailable
+from ..packaged import offline
+from ..text import FUNCTION_WORDS, PARAGRAPH_BREAK, TOKEN, sentences, trim
 
-MODEL_DIR = Path(__file__).parent / "models" / "reader"
+MODEL_DIR = Path(__file__).parents[1] / "models" / "reader"  # the package data of scoqa
 SETTINGS_FILE = "reader.json"
 # A reader trained with low-rank adapters ships only them and its span head (``HEAD``).
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
@@ -354,7 +354,7 @@ def _merged_adapters(folder: Path, settings: ReaderSettings) -> tuple[torch.nn.M
     from peft import PeftModel
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-    from .packaged import MPNET, mpnet_folder
+    from ..packaged import MPNET, mpnet_folder
 
     if settings.base != MPNET:
         raise ModelUnavailable(f"{folder / SETTINGS_FILE}: unknown reader base {settings.base!r}")

@@ -1,9 +1,6 @@
 """The declared interface of an index, whatever holds it: a folder (FAISS + bm25s files,
-`scoqa.folder_store`) or a Milvus collection (`scoqa.milvus_store`).
-
-The index folder (`--index`, default .scoqa/index) always exists. For a folder index it holds
-the data; for a Milvus index it holds only `STORE`, a one-line JSON file naming where the data
-lives, so `ask`, `search`, `serve` and `eval` find it without a flag.
+`scoqa.index.folder`) or a Milvus collection (`scoqa.index.milvus`). Which one an index folder
+uses is `scoqa.index.registry`'s to say.
 
 Chunks are named by content (`chunk_id`), so an incremental build adds and removes only what
 changed, in either store. A build hands the store one `Changes` and the store applies it
@@ -24,9 +21,9 @@ from typing import Iterator, Protocol, Sequence
 
 import numpy as np
 
-from .errors import ScoqaError
-from .records import Chunk, Document
-from .text import sentences
+from ..errors import ScoqaError
+from ..records import Chunk, Document
+from ..text import sentences
 
 EXACT_LIMIT = 200_000  # above this many chunks, "auto" chooses an approximate (IVF) index
 DEFAULT_NPROBE = 128  # IVF recall@10 >= 0.95 at 1M chunks (eval/scale.py); 0.94 at 32
@@ -34,7 +31,6 @@ REBUILD_HINT = "rebuild it with: scoqa index --rebuild"
 # Anserini's BM25 settings; on SciFact's train queries they beat bm25s's defaults (k1 1.5, b 0.75)
 # inside the hybrid (nDCG@10 0.738 against 0.734; eval/beir.py).
 BM25_PARAMS = {"k1": 0.9, "b": 0.4}
-POINTER = "STORE"
 FORMAT_VERSION = 1
 # What reading a damaged index raises (a truncated or garbled file, a missing part); anything
 # else, a MemoryError say, is not damage and is not reported as such.
@@ -202,51 +198,3 @@ def writing(folder: Path) -> Iterator[None]:
         except BlockingIOError:
             raise IndexUnavailable(f"another scoqa process is writing the index at {folder}") from None
         yield
-
-
-def store_location(folder: Path) -> str | None:
-    """Where the data of the index at `folder` lives, if not in the folder itself."""
-    pointer = Path(folder) / POINTER
-    if not pointer.is_file():
-        return None
-    try:
-        return json.loads(pointer.read_text(encoding="utf-8"))["store"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise IndexUnavailable(f"the index at {folder} is damaged ({POINTER} is unreadable); "
-                               f"index again with: scoqa index --store LOCATION") from None
-
-
-def point_to(folder: Path, location: str | None) -> None:
-    """Record in the index folder where its data lives (None: in the folder)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    pointer = folder / POINTER
-    if location is None:
-        pointer.unlink(missing_ok=True)
-    else:
-        pointer.write_text(json.dumps({"store": location}) + "\n", encoding="utf-8")
-
-
-def normalise_location(location: str) -> str:
-    """`folder`, `milvus:PATH.db` (made absolute) or `milvus://HOST:PORT/COLLECTION`."""
-    if location == "folder":
-        return location
-    if location.startswith("milvus://"):
-        from .milvus_store import parse_server
-
-        parse_server(location)
-        return location
-    if location.startswith("milvus:") and location.endswith(".db") and len(location) > len("milvus:.db"):
-        return "milvus:" + str(Path(location[len("milvus:"):]).expanduser().resolve())
-    raise IndexUnavailable(f"unknown store {location!r}: use folder, milvus:PATH.db or milvus://HOST:PORT/COLLECTION")
-
-
-def open_store(folder: Path) -> ChunkStore:
-    """The index at `folder`, wherever its data lives."""
-    location = store_location(Path(folder))
-    if location is None:
-        from .folder_store import FolderStore
-
-        return FolderStore.open(Path(folder))
-    from .milvus_store import MilvusStore
-
-    return MilvusStore.open(Path(folder), location)

@@ -13,13 +13,14 @@ from typing import Callable, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from .chunk import Chunker, ChunkSettings, search_text
-from .embed import Embeds
-from .folder_store import FolderStore
-from .ingest import READING_VERSION, UnreadableFile, discover, read_document
-from .records import Chunk, Document
-from .store import (BM25_PARAMS, POINTER, Changes, ChunkStore, DenseSpec, IndexMissing, IndexUnavailable, NewChunk,
-                    chunk_id, fingerprints, open_store, point_to, store_location, writing)
+from ..ingest.chunk import Chunker, ChunkSettings, search_text
+from ..ingest.formats import READING_VERSION, UnreadableFile, discover, read_document
+from ..records import Chunk, Document
+from ..retrieve.embed import Embeds
+from .folder import FolderStore
+from .protocol import (BM25_PARAMS, Changes, ChunkStore, DenseSpec, IndexMissing, IndexUnavailable, NewChunk, chunk_id,
+                       fingerprints, writing)
+from .registry import POINTER, open_store, point_to, store_location
 
 # Only a web page can clean down to nothing: every non-blank line of a user's own text is content.
 NOTHING_SEARCHABLE = "nothing searchable: only web page furniture (menus, link lists, widgets), no article text"
@@ -57,7 +58,7 @@ class BuildReport:
 def _empty(folder: Path, location: str) -> ChunkStore:
     if location == "folder":
         return FolderStore.empty(folder)
-    from .milvus_store import MilvusStore
+    from .milvus import MilvusStore
 
     return MilvusStore.create(folder, location)
 
@@ -97,7 +98,7 @@ def build_index(paths: Sequence[Path], folder: Path, embedder: Embeds, *,
                 notify: Callable[[str], None] = lambda message: None) -> BuildReport:
     """Index exactly the readable files under `paths` into the index at `folder`.
 
-    `store` says where the data lives (`scoqa.store.normalise_location`); None keeps the
+    `store` says where the data lives (`scoqa.index.registry.normalise_location`); None keeps the
     index's present store (a new index: the folder). Sources are named relative to `base`
     (default: the paths' common folder). Raises FileNotFoundError for a missing path and
     IndexUnavailable if another process holds the folder's write lock."""

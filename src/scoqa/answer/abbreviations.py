@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Sequence
 
-from .text import FUNCTION_WORDS
+from ..text import FUNCTION_WORDS
 
 # The probability that an expansion is right, by rule: (right + 1) / (found + 2) over the
 # expansions found in the training and tuning articles, each judged by reading it

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Callable, Iterator
 
-from .records import Chunk, Document
-from .text import sentences, trim
+from ..records import Chunk, Document
+from ..text import sentences, trim
 
 @dataclass(frozen=True)
 class ChunkSettings:

@@ -11,19 +11,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
+from ..errors import ScoqaError
+from ..index.protocol import ChunkStore
+from ..index.registry import open_store
+from ..index.uploads import UploadReport, add_uploads
+from ..records import Chunk, Document, Hit, Location
+from ..retrieve.embed import Embedder
+from ..retrieve.retriever import Retriever
+from ..text import loose_pattern, sentences
+from ..userinput import require_text
 from .abbreviations import CONFIDENCE, first_expansion
-from .embed import Embedder
-from .errors import ScoqaError
 from .lists import MAX_ITEM_WORDS, item_spans, same_shape, widen_to_enumeration
 from .question import QuestionPlan, plan
-from .read import Reader, Reads, Span
-from .records import Chunk, Document, Hit, Location
+from .reader import Reader, Reads, Span
 from .rerank import DEPTH, Reranker, Reranks
-from .retrieve import Retriever
-from .store import ChunkStore, open_store
-from .text import loose_pattern, sentences
-from .uploads import UploadReport, add_uploads
-from .userinput import require_text
 
 NOT_FOUND = "not found in the documents"
 # The three tiers of an answer (`Answer.status`).
@@ -168,7 +169,7 @@ class Assistant:
 
     def add_files(self, files: Sequence[Path], names: Sequence[str] | None = None,
                   notify: Callable[[str], None] = lambda message: None) -> UploadReport:
-        """Add uploaded files to `uploads/` of the indexed folder (see `scoqa.uploads`) and
+        """Add uploaded files to `uploads/` of the indexed folder (see `scoqa.index.uploads`) and
         swap the new index in whole; one upload at a time."""
         with self._adding:
             report = add_uploads(self.retriever.index, self.retriever.embedder, files, names, notify)

@@ -7,7 +7,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from .errors import ScoqaError
+from ..errors import ScoqaError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
@@ -61,7 +61,7 @@ class Embedder:
     def _transformer(self):
         with self._lock:
             if self._st is None:
-                from .packaged import offline
+                from ..packaged import offline
 
                 offline()
                 from sentence_transformers import SentenceTransformer

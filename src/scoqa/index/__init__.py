@@ -1,0 +1,8 @@
+"""Index: takes Documents and their Chunks, gives a store that finds chunks by dense vector or
+BM25 terms. `protocol` declares what every store offers (`ChunkStore`); `registry` says which
+store holds the index at a folder and opens it; `folder` (FAISS + bm25s files) and `milvus` are
+the two stores; `build` indexes files incrementally and `uploads` adds files to a live index."""
+from .protocol import ChunkStore, IndexMissing, IndexUnavailable
+from .registry import normalise_location, open_store
+
+__all__ = ["ChunkStore", "IndexMissing", "IndexUnavailable", "normalise_location", "open_store"]
