@@ -3,8 +3,9 @@
 Unlike ``eval/squad.py`` no gold paragraph is given: each question is retrieved over the whole
 folder (one file per article), read and answered or abstained on, exactly as ``scoqa ask`` does.
 The 13 held-out articles are measured here, never tuned on. Reports the share of questions
-answered right (F1 >= 0.5 against a gold answer), abstained on, and answered wrong, and what
-answering always would have scored.
+answered right (F1 >= 0.5 against a gold answer), answered wrong, shown as "unsure" and not
+found; the share whose right answer was shown (answered, or offered as an unsure possible
+answer); and what answering always would have scored.
 
     python eval/squad_open.py --data ../shared/benchmarks/squad --out runs/squad-open [--sample 4]
 """
@@ -72,8 +73,8 @@ def main() -> None:
         answer = assistant.ask(question)
         seconds.append(time.perf_counter() - t0)
         guess = answer.text if answer.text is not None else (answer.guess.quote if answer.guess else None)
-        rows.append({"id": qid, "question": question, "answer": answer.text, "guess": guess,
-                     "confidence": answer.confidence, "f1": best_f1(answer.text, golds),
+        rows.append({"id": qid, "question": question, "status": answer.status, "answer": answer.text,
+                     "guess": guess, "confidence": answer.confidence, "f1": best_f1(answer.text, golds),
                      "guess_f1": best_f1(guess, golds)})
     n = len(rows)
     answered = [r for r in rows if r["answer"] is not None]
@@ -82,6 +83,9 @@ def main() -> None:
         "right": sum(r["f1"] >= 0.5 for r in answered) / n,
         "abstained": (n - len(answered)) / n,
         "wrong": sum(r["f1"] < 0.5 for r in answered) / n,
+        "unsure": sum(r["status"] == "unsure" for r in rows) / n,
+        "not_found": sum(r["status"] == "not_found" for r in rows) / n,
+        "right_shown": sum(r["guess_f1"] >= 0.5 for r in rows if r["status"] in ("answered", "unsure")) / n,
         "f1_at_threshold": float(np.mean([r["f1"] for r in rows])),
         "right_answering_always": sum(r["guess_f1"] >= 0.5 for r in rows) / n,
         "f1_answering_always": float(np.mean([r["guess_f1"] for r in rows])),

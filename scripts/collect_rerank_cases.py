@@ -17,7 +17,7 @@ the questions it would have read. The same question order, sample and settings a
 to resume (they are checked against ``OUT/run.json``).
 
     python scripts/collect_rerank_cases.py --data ../shared/benchmarks/squad --out runs/rerank-cases \\
-        [--sample-train 8] [--sample-tune 1] [-k 5]
+        [--sample-train 8] [--sample-tune 1] [-k 3]
 """
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/rerank-cases"))
     parser.add_argument("--sample-train", type=int, default=8, help="every Nth training-article question")
     parser.add_argument("--sample-tune", type=int, default=1, help="every Mth tuning-article question")
-    parser.add_argument("-k", type=int, default=5, help="passages read per question (a list question reads its own)")
+    parser.add_argument("-k", type=int, default=3, help="passages read per question (a list question reads its own)")
     parser.add_argument("--per-passage", type=int, default=10, help="candidates kept per passage read")
     parser.add_argument("--shard", type=int, default=100, help="questions a shard")
     parser.add_argument("--threads", type=int, default=2)

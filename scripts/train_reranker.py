@@ -35,12 +35,20 @@ from scoqa.answer.question import plan
 from scoqa.answer.reader import Span
 from scoqa.answer.rerank import (DEPTH, FEATURES, MODEL_DIR, SETTINGS_FILE, WEIGHTS_FILE, Reranker, RerankerSettings,
                           candidate_features)
+from train_reader import fit_logistic
 
 RIGHT_F1 = 0.5
 COST_OF_WRONG = 2.0
-# (name, inputs, hidden units): a logistic model and a small network on the span and passage
-# inputs alone, and the network with the reader's hidden states at the span as well.
-DESIGNS = (("logistic", "features", 0), ("mlp", "features", 32), ("mlp+state", "features+state", 64))
+# (name, inputs, reads the reader's state, hidden units): logistic models on the reader's own
+# span scores (its calibration refitted on the candidates the Assistant weighs), on those and
+# the candidate's rank among them, and on every input; a small network on every input and the
+# reader's hidden states at the span.
+READER = FEATURES[:4]
+DESIGNS = (("reader", READER, False, 0),
+           ("reader+ranks", (*READER, "reader_rank", "margin_below_best"), False, 0),
+           ("all", FEATURES, False, 0),
+           ("mlp+state", FEATURES, True, 64))
+LOGISTIC_L2 = 1e-3  # as the reader's own calibration (scripts/train_reader.py CALIBRATION_L2)
 
 
 @dataclass
@@ -91,21 +99,32 @@ def load_cases(folder: Path, k: int, with_state: bool) -> list[Case]:
     return cases
 
 
-def train(cases: list[Case], inputs: str, hidden: int, seed: int = 0, epochs: int = 40,
+def columns(inputs: tuple[str, ...], state: bool, width: int) -> list[int]:
+    """Which columns of a case's rows (every feature, then the state) a design reads."""
+    return [FEATURES.index(n) for n in inputs] + (list(range(len(FEATURES), width)) if state else [])
+
+
+def train(cases: list[Case], inputs: tuple[str, ...], state: bool, hidden: int, seed: int = 0, epochs: int = 40,
           listwise: float = 1.0) -> dict[str, np.ndarray]:
-    """Fit the network: binary cross-entropy on every candidate plus, for cases with a right
-    candidate, a softmax cross-entropy that puts the right one first (ReConsider's objective).
-    Returns its weights, standardisation included. Deterministic for a seed."""
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    width = cases[0].x.shape[1] if inputs == "features+state" else len(FEATURES)
-    xs = [c.x[:, :width] for c in cases if len(c.x)]
+    """Fit a design. A logistic model (no hidden layer) by Newton's method with a small L2
+    penalty, on every candidate; a network by binary cross-entropy on every candidate plus, for
+    cases with a right candidate, a softmax cross-entropy that puts the right one first
+    (ReConsider's objective). Returns its weights, standardisation included. Deterministic for
+    a seed."""
+    width = max(c.x.shape[1] for c in cases)
+    cols = columns(inputs, state, width)
+    xs = [c.x[:, cols] for c in cases if len(c.x)]
     ys = [c.right for c in cases if len(c.x)]
     flat = np.vstack(xs)
     mean, scale = flat.mean(0), flat.std(0) + 1e-6
-    layers = [torch.nn.Linear(width, hidden), torch.nn.ReLU(), torch.nn.Dropout(0.1), torch.nn.Linear(hidden, 1)] \
-        if hidden else [torch.nn.Linear(width, 1)]
-    net = torch.nn.Sequential(*layers)
+    if not hidden:
+        w = fit_logistic((flat - mean) / scale, np.concatenate(ys).astype(float), LOGISTIC_L2)
+        return {"mean": mean.astype(np.float32), "scale": scale.astype(np.float32),
+                "w_out": w[:-1].astype(np.float32), "b_out": np.float32(w[-1])}
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    net = torch.nn.Sequential(torch.nn.Linear(len(cols), hidden), torch.nn.ReLU(), torch.nn.Dropout(0.1),
+                              torch.nn.Linear(hidden, 1))
     optimiser = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=1e-2)
     tx = [torch.tensor((x - mean) / scale, dtype=torch.float32) for x in xs]
     ty = [torch.tensor(y, dtype=torch.float32) for y in ys]
@@ -125,17 +144,35 @@ def train(cases: list[Case], inputs: str, hidden: int, seed: int = 0, epochs: in
             loss.backward()
             optimiser.step()
     net.eval()
-    linear = [m for m in net if isinstance(m, torch.nn.Linear)]
-    weights = {"mean": mean.astype(np.float32), "scale": scale.astype(np.float32)}
-    if hidden:
-        weights |= {"w1": linear[0].weight.detach().numpy().T.copy(), "b1": linear[0].bias.detach().numpy().copy()}
-    weights |= {"w_out": linear[-1].weight.detach().numpy()[0].copy(), "b_out": linear[-1].bias.detach().numpy()[0].copy()}
-    return weights
+    first, last = net[0], net[-1]
+    return {"mean": mean.astype(np.float32), "scale": scale.astype(np.float32),
+            "w1": first.weight.detach().numpy().T.copy(), "b1": first.bias.detach().numpy().copy(),
+            "w_out": last.weight.detach().numpy()[0].copy(), "b_out": last.bias.detach().numpy()[0].copy()}
 
 
-def logits(weights: dict[str, np.ndarray], x: np.ndarray, hidden: int) -> np.ndarray:
-    model = Reranker(weights, RerankerSettings("", hidden, (1.0, 0.0), 0.0, 0.0))
-    p = np.clip(model.probabilities(x[:, :len(weights["mean"])]), 1e-12, 1 - 1e-12)
+def tuning_logits(fit: list[Case], tune: list[Case], design: tuple, fit_on: str) -> list[np.ndarray]:
+    """Each tuning case's candidate logits from a model that never fitted that case: fitted on
+    the training cases, or on those and the other tuning articles' cases (one left out at a time)."""
+    _, inputs, state, hidden = design
+    if fit_on == "train":
+        weights = train(fit, inputs, state, hidden)
+        return [logits(weights, c.x, design) for c in tune]
+    out: list[np.ndarray | None] = [None] * len(tune)
+    for title in sorted({c.title for c in tune}):
+        weights = train(fit + [c for c in tune if c.title != title], inputs, state, hidden)
+        for i, c in enumerate(tune):
+            if c.title == title:
+                out[i] = logits(weights, c.x, design)
+    return out
+
+
+def logits(weights: dict[str, np.ndarray], x: np.ndarray, design: tuple) -> np.ndarray:
+    """The design's uncalibrated logits for a case's rows."""
+    _, inputs, state, hidden = design
+    if len(x) == 0:
+        return np.zeros(0)
+    model = Reranker(weights, RerankerSettings(tuple(inputs), state, hidden, (1.0, 0.0), 0.0, 0.0))
+    p = np.clip(model.probabilities(x[:, columns(inputs, state, x.shape[1])]), 1e-12, 1 - 1e-12)
     return np.log(p / (1 - p))
 
 
@@ -193,6 +230,9 @@ def main() -> None:
     parser.add_argument("-k", type=int, default=3, help="passages the Assistant reads (AssistantSettings.k)")
     parser.add_argument("--not-found-share", type=float, default=0.8,
                         help="share of the cases whose documents do not say that the tiers call not found")
+    parser.add_argument("--fit-on", choices=("train", "train+tune"), default="train",
+                        help="train: fit on the training-article cases, score the tuning ones; train+tune: "
+                             "also fit on the other tuning articles' cases, one tuning article left out at a time")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--dry-run", action="store_true", help="report, but write no model")
     args = parser.parse_args()
@@ -205,20 +245,22 @@ def main() -> None:
           f"({sum(len(c.right) for c in fit)} and {sum(len(c.right) for c in tune)} candidates)", flush=True)
     report = {"reader": figures(tune, [c.reader_order for c in tune])}
     print("reader", json.dumps(report["reader"]), flush=True)
-    trained = {}
-    for name, inputs, hidden in DESIGNS:
-        weights = train(fit, inputs, hidden)
-        trained[name] = (inputs, hidden, weights)
-        report[name] = figures(tune, [logits(weights, c.x, hidden) for c in tune])
-        print(name, json.dumps(report[name]), flush=True)
-    chosen = max(trained, key=lambda n: report[n]["utility"])
-    inputs, hidden, weights = trained[chosen]
+    scored = {}
+    for design in DESIGNS:
+        scored[design[0]] = tuning_logits(fit, tune, design, args.fit_on)
+        report[design[0]] = figures(tune, scored[design[0]])
+        print(design[0], json.dumps(report[design[0]]), flush=True)
+    chosen = max(scored, key=lambda n: report[n]["utility"])
+    design = next(d for d in DESIGNS if d[0] == chosen)
+    _, inputs, state, hidden = design
+    weights = train(fit + (tune if args.fit_on == "train+tune" else []), inputs, state, hidden)
 
-    # Platt scaling on every tuning candidate, then the tiers on the calibrated top candidates.
-    z = np.concatenate([logits(weights, c.x, hidden) for c in tune])
+    # Platt scaling on every tuning candidate (scored by a model that did not fit it), then the
+    # tiers on the calibrated top candidates.
+    z = np.concatenate(scored[chosen])
     y = np.concatenate([c.right for c in tune])
     platt = fit_platt(z, y)
-    calibrated = [1 / (1 + np.exp(-(platt[0] * logits(weights, c.x, hidden) + platt[1]))) for c in tune]
+    calibrated = [1 / (1 + np.exp(-(platt[0] * s + platt[1]))) for s in scored[chosen]]
     best, right = top_of(tune, calibrated)
     answerable = np.array([c.answerable for c in tune])
     answer_threshold = figures(tune, calibrated)["threshold"]
@@ -233,12 +275,14 @@ def main() -> None:
         return
     args.model.mkdir(parents=True, exist_ok=True)
     np.savez(args.model / WEIGHTS_FILE, **weights)
-    settings = {"design": inputs, "hidden": hidden, "features": list(FEATURES), "platt": list(platt),
+    settings = {"design": chosen, "inputs": list(inputs), "state": state, "hidden": hidden, "platt": list(platt),
                 "answer_threshold": answer_threshold, "unsure_threshold": unsure_threshold,
                 "trained_on": f"the reader's candidates for every {json.loads((args.cases / 'run.json').read_text())['sample_train']}. "
                               "question of the SQuAD training articles, open book and with its own article left out "
-                              "(dev-v2.0 unanswerable ones as negatives); chosen, calibrated and thresholded on the "
-                              f"tuning articles' cases, k={args.k}",
+                              "(dev-v2.0 unanswerable ones as negatives)"
+                              + (" and the tuning articles' cases" if args.fit_on == "train+tune" else "")
+                              + "; chosen, calibrated and thresholded on the tuning articles' cases "
+                              f"({args.fit_on}), k={args.k}",
                 "figures": report}
     (args.model / SETTINGS_FILE).write_text(json.dumps(settings, indent=1) + "\n")
     Reranker.load(args.model)  # what was written loads

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from scoqa.answer.abbreviations import expansions, first_expansion
+from scoqa.answer.abbreviations import Glossary, expansions, first_expansion
 
 
 def spelt(abbreviation: str, text: str, document: str | None = None) -> list[tuple[str, str]]:
@@ -50,3 +50,20 @@ def test_a_parenthesis_anywhere_beats_initials_in_a_better_ranked_passage():
     index, expansion = first_expansion("SCO", [(p, p) for p in passages])
     assert (index, expansion.text, expansion.rule) == (1, "Shanghai Cooperation Organization", "parenthesis")
     assert first_expansion("WHO", [(p, p) for p in passages]) is None
+
+
+def test_a_name_the_documents_write_otherwise_is_searched_in_their_form():
+    documents = ["The Secretariat and the International Committee of the Red Cross (ICRC) signed a memorandum "
+                 "of understanding. The UN General Assembly met in New York."]
+    glossary = Glossary.from_documents(documents)
+    assert glossary.other_forms("Who signed the ICRC MoU?") == ["memorandum of understanding"]
+    assert glossary.other_forms("Who signed the ICRC MOU?") == ["memorandum of understanding"]
+    assert glossary.other_forms("What did the UNGA adopt?") == ["UN General Assembly"]
+    # forms the documents use are matched as they are: nothing to add
+    assert glossary.other_forms("Who signed the memorandum of understanding with the ICRC?") == []
+    assert glossary.other_forms("What did the UN General Assembly adopt?") == []
+    # a document's own definition, the other way round
+    defined_short = Glossary.from_documents(["The Collective Security Treaty Organization (CSTO) met."])
+    assert defined_short.long_forms["CSTO"] == ("Collective Security Treaty Organization",)
+    only_long = Glossary.from_documents(["A memorandum of understanding was signed."])
+    assert only_long.other_forms("Who signed the mou?") == []  # "mou" in lower case is no short form

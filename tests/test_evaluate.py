@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from scoqa.answer import Answer, Assistant, AssistantSettings, Citation
+from scoqa.answer.assistant import ReaderOrder
 from scoqa.answer.reader import Span
 from scoqa.app import cli
 from scoqa.evaluate.harness import GoldError, evaluate, load_gold, summary_table, tradeoff, write_report, _retrieved
@@ -153,6 +154,23 @@ def test_totals(report):
     assert report.gold_problems == ()
 
 
+def test_tiers(seed_index, embedder, tmp_path):
+    """With an unsure tier from 0.35: "members" (0.4, right) is shown as a possible answer,
+    "budget" (0.3, unanswerable) stays not found."""
+    unsure = Assistant(Retriever(seed_index, embedder), Scripted(), reranker=ReaderOrder(0.5, 0.35))
+    report = evaluate(unsure, load_gold(write_gold(tmp_path / "gold.jsonl", GOLD)), progress=False)
+    assert [(r.id, r.status) for r in report.questions] == [
+        ("signed", "answered"), ("icrc", "answered"), ("where", "answered"), ("chair", "not_found"),
+        ("budget", "not_found"), ("members", "unsure"), ("admitted", "answered")]
+    t = report.totals
+    assert t.answer_correct == pytest.approx(3 / 5) and t.answered_wrong == pytest.approx(1 / 5)  # "where"
+    assert t.right_shown == pytest.approx(4 / 5) and t.guess_correct == pytest.approx(4 / 5)
+    assert t.unsure == pytest.approx(1 / 7) and t.unanswerable_not_found == 1.0 and t.abstain_recall == 1.0
+    write_report(report, tmp_path / "out")
+    assert "(unsure; possibly 'eight' at 0.40)" in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "right answer shown" in summary_table(report)
+
+
 def test_tradeoff_uses_the_best_candidate_of_abstentions(report):
     rows = {row["threshold"]: row for row in tradeoff(report.questions, [0.2, 0.35, 0.5, 0.95])}
     # 0.5 is the assistant's own threshold: what it did
@@ -175,7 +193,7 @@ def test_report_files(report, tmp_path):
     for png in ("reliability.png", "abstention_tradeoff.png", "latency.png"):
         assert f"]({png})" in markdown
     assert "## Failures (2)" in markdown and "| where | factoid | Where was the memorandum signed? | Astana |" in markdown
-    assert "(abstained; best guess 'eight' at 0.40)" in markdown and f"{MEMO} [" in markdown
+    assert "(not found; best guess 'eight' at 0.40)" in markdown and f"{MEMO} [" in markdown
     assert "| list | 1 |" in markdown
     payload = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
     assert payload["totals"]["answer_correct"] == pytest.approx(0.6) and payload["failures"] == ["where", "members"]

@@ -122,6 +122,10 @@ def test_snap_never_cuts_a_word() -> None:
     text = "the Denver Broncos won"
     assert _snap(text, 6, 15) == (4, 18)  # "nver Bron" widened to "Denver Broncos"
     assert _snap(text, 3, 11) == (4, 10)  # " Denver " trimmed to "Denver"
+    named = "the Red Cross (ICRC) and the UN (New York)"
+    assert named[slice(*_snap(named, 15, 20))] == "ICRC"  # "ICRC)": the bracket it does not open goes
+    assert named[slice(*_snap(named, 14, 19))] == "ICRC"  # "(ICRC": the bracket it does not close goes
+    assert named[slice(*_snap(named, 32, 42))] == "(New York)"  # a bracket pair stays whole
 
 
 def test_deterministic_and_thread_safe(reader: Reader) -> None:

@@ -125,7 +125,6 @@ def _joined(text: str, left: re.Match, right: re.Match) -> bool:
 # `Glossary.from_documents`). Matched case-sensitively as whole words, long forms in any case.
 COMMON_SHORT_FORMS: dict[str, tuple[str, ...]] = {
     "MoU": ("memorandum of understanding",),
-    "MOU": ("memorandum of understanding",),
     "UN": ("United Nations",),
     "UNGA": ("UN General Assembly", "United Nations General Assembly"),
     "UNSC": ("UN Security Council", "United Nations Security Council"),
@@ -144,39 +143,62 @@ COMMON_SHORT_FORMS: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class Glossary:
-    """Short forms and their long forms, searchable both ways: `other_forms(text)` gives, for
-    every form named in `text`, the forms it does not already contain."""
+    """Short forms and their long forms, and which of the forms the documents use.
+
+    `other_forms(text)` gives, for each name that `text` writes in a form no document uses
+    ("MoU" where the documents write "memorandum of understanding"), the forms the documents do
+    use: a form the documents use is already matched as it is, and searching its other forms too
+    would only blur the query. A short form matches as written or in capitals ("MoU", "MOU"), a
+    long form in any case."""
 
     long_forms: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    used: frozenset[str] = frozenset()  # the forms, lower-cased, that some document uses
 
     @classmethod
     def from_documents(cls, texts: Iterable[str]) -> Glossary:
         """`COMMON_SHORT_FORMS` and every parenthesis definition in `texts` ("the International
-        Committee of the Red Cross (ICRC)"; the first rule of `expansions`). Reads each text
-        once: linear in the corpus."""
+        Committee of the Red Cross (ICRC)"; the first rule of `expansions`), and which forms
+        the texts use. Reads each text once per common form: linear in the corpus."""
         found: dict[str, list[str]] = {short: list(longs) for short, longs in COMMON_SHORT_FORMS.items()}
+        used: set[str] = set()
         for text in texts:
             for match in _DEFINED.finditer(text):
                 short = match.group(1)
                 for expansion in _in_parentheses(short, text[max(0, match.start() - 300):match.end()]):
                     forms = found.setdefault(short, [])
-                    if not any(f.lower() == expansion.text.lower() for f in forms):
-                        forms.append(" ".join(expansion.text.split()))
-        return cls({short: tuple(longs) for short, longs in found.items()})
+                    long_form = " ".join(expansion.text.split())
+                    used.update((short.lower(), long_form.lower()))
+                    if not any(f.lower() == long_form.lower() for f in forms):
+                        forms.append(long_form)
+            for short, longs in COMMON_SHORT_FORMS.items():
+                used.update(form.lower() for form in (short, *longs) if _names(text, form))
+        return cls({short: tuple(longs) for short, longs in found.items()}, frozenset(used))
+
+    def forms_named_in(self, text: str) -> frozenset[str]:
+        """Every form, lower-cased, of each name `text` uses in any of its forms."""
+        out: set[str] = set()
+        for short, longs in self.long_forms.items():
+            if any(_names(text, form) for form in (short, *longs)):
+                out.update(form.lower() for form in (short, *longs))
+        return frozenset(out)
 
     def other_forms(self, text: str) -> list[str]:
-        """The forms of the names in `text` that `text` does not use, in glossary order: the long
-        forms of its short forms and the short form of its long forms."""
-        lowered = " ".join(text.lower().split())
+        """The forms the documents use of the names `text` writes in a form they do not use, in
+        glossary order."""
         out: list[str] = []
         for short, longs in self.long_forms.items():
-            named_short = re.search(rf"\b{re.escape(short)}\b", text) is not None
-            named_long = [f for f in longs if re.search(rf"\b{re.escape(f.lower())}\b", lowered)]
-            if named_short:
-                out += [f for f in longs if f not in out and f.lower() not in lowered]
-            elif named_long and short not in out:
-                out.append(short)
+            named = [form for form in (short, *longs) if _names(text, form)]
+            if named and not any(form.lower() in self.used for form in named):
+                out += [form for form in (short, *longs) if form.lower() in self.used and form not in out]
         return out
+
+
+def _names(text: str, form: str) -> bool:
+    """`text` holds `form` as whole words: a short form (no lower-case word in it) as written or
+    in capitals, a long form in any case."""
+    if " " in form or form.islower():
+        return re.search(rf"\b{re.escape(form)}\b", text, re.IGNORECASE) is not None
+    return any(re.search(rf"\b{re.escape(f)}\b", text) for f in {form, form.upper()})
 
 
 # "(ICRC)": a parenthesis that holds only an abbreviation, where documents define one.

@@ -20,7 +20,7 @@ from ..retrieve.embed import Embedder
 from ..retrieve.retriever import Retriever
 from ..text import loose_pattern, sentences
 from ..userinput import require_text
-from .abbreviations import CONFIDENCE, first_expansion
+from .abbreviations import CONFIDENCE, Glossary, first_expansion
 from .lists import MAX_ITEM_WORDS, item_spans, same_shape, widen_to_enumeration
 from .question import QuestionPlan, plan
 from .reader import Reader, Reads, Span
@@ -139,6 +139,7 @@ class Assistant:
         self.reader = reader
         self.reranker = reranker or ReaderOrder(reader.no_answer_threshold)
         self.settings = settings
+        self._glossary: tuple[ChunkStore, Glossary] | None = None
         self.threshold = self.reranker.answer_threshold if settings.threshold is None else settings.threshold
         self.unsure_threshold = min(self.reranker.unsure_threshold, self.threshold)
         self._adding = threading.Lock()
@@ -221,7 +222,7 @@ class Assistant:
             raise BadQuestion(f"the question is too long ({len(question):,} characters; at most {limit:,})")
         retriever = self.retriever  # one index throughout, even if files are added meanwhile
         k = k or self.k
-        asked = plan(question, history)
+        asked = plan(question, history, self._glossary_of(retriever.index))
         retrieved = retriever.search(asked.search_query, k=asked.depth(k), mode=mode)
         hits = asked.select(retrieved, k)
         if spelt := asked.expands and _spelt_out(asked.expands, retrieved, k):
@@ -261,6 +262,15 @@ class Assistant:
             text = "; ".join(span.text for span in chosen)
         return Answer(question, text, best.confidence, unique[0].quote, unique, span=guess,
                       parts=tuple(parts.values()), guess=guess, hits=tuple(hits), status=ANSWERED)
+
+    def _glossary_of(self, index: ChunkStore) -> Glossary:
+        """The names the indexed documents define, with the common short forms; made once per
+        index (a new index comes in whole when files are added)."""
+        made = self._glossary
+        if made is None or made[0] is not index:
+            made = (index, Glossary.from_documents(d.text for d in index.documents))
+            self._glossary = made
+        return made[1]
 
     def _pick(self, asked: QuestionPlan, spans: list[Span], hits: list[Hit]) -> list[Span]:
         """The span(s) to answer with: the most confident one, widened to the enumeration or

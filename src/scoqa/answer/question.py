@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ..records import Hit
-from ..text import only_a_count, only_a_date
-from .abbreviations import ABBREVIATION
+from ..text import FUNCTION_WORDS, LIST_SEPARATOR, TOKEN, only_a_count, only_a_date
+from .abbreviations import ABBREVIATION, Glossary
 
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 # A list's parts are spread over documents: a list question reads as widely as at k = 5 even
@@ -52,6 +52,13 @@ _PLACE = re.compile(r"^(?:and\s+)?where\b|\b(?:which|what)\s+(?:city|country|tow
 # given) was a count for none of the 700 of them checked.
 _WHICH = re.compile(r"\bwhich\b|^(?:and\s+)?(?:list|name)\b", re.IGNORECASE)
 _HOW_MANY = re.compile(r"\bhow\s+(?:many|much)\b|\bnumber\s+of\b", re.IGNORECASE)
+# "How many years / how long ...": the answer is an amount, and a date alone is none ("2017" for
+# how many years a memorandum is valid). Of the 451 answerable such questions of the SQuAD
+# training and tuning articles, 3 have a gold answer that reads as a year ("2000" kilometres).
+_MEASURES = re.compile(r"\bhow\s+(?:many|much|long)\b", re.IGNORECASE)
+_ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
+# Where one part of an answer ends and the next begins: list separators and clause punctuation.
+_PART_BREAK = re.compile(rf"[;:()]|{LIST_SEPARATOR.pattern}")
 # "What does ICRC stand for / mean?", "What is IHL short for?", "the full name of SCO": the answer
 # is what the abbreviation spells out, which a document may say in so many words.
 _EXPANDS = re.compile(
@@ -75,6 +82,9 @@ class QuestionPlan:
     expands: str | None = None
     place: bool = False
     identifies: bool = False
+    category: str | None = None
+    measures: bool = False
+    names: frozenset[str] = frozenset()
 
     def depth(self, k: int) -> int:
         """Passages to retrieve: more when some will be set aside, spread across documents, or
@@ -84,9 +94,15 @@ class QuestionPlan:
         return 3 * k if self.years or self.expands else k
 
     def fits(self, answer: str) -> bool:
-        """Whether a span can answer the question at all: a place is not a date, and "which"
-        is not answered by how many."""
-        return not (self.place and only_a_date(answer) or self.identifies and only_a_count(answer))
+        """Whether a span can answer the question at all: a place is not a date, nor is how
+        many or how long; "which" is not answered by how many, nor "which states..." by a
+        phrase that only names the category ("SCO Observer States", `names_only_the_category`);
+        and no answer is a name the question itself uses, in any of its forms ("the Shanghai
+        Cooperation Organisation" for a question about the SCO)."""
+        return not ((self.place or self.measures) and only_a_date(answer)
+                    or self.identifies and only_a_count(answer)
+                    or self.category is not None and names_only_the_category(self.question, answer, self.category)
+                    or _ARTICLE.sub("", answer.strip()).lower() in self.names)
 
     def select(self, hits: list[Hit], k: int) -> list[Hit]:
         """The passages to read, in reading order."""
@@ -94,18 +110,44 @@ class QuestionPlan:
         return _across_documents(hits)[: 2 * max(k, _LIST_K)] if self.listing else hits[:k]
 
 
-def plan(question: str, history: Sequence[str] = ()) -> QuestionPlan:
-    """The plan for `question`, asked after the chat's earlier questions `history`."""
+def names_only_the_category(question: str, answer: str, category: str) -> bool:
+    """The answer names the category the question asks for items of, not its items: it holds
+    the plural `category` ("states") at the end of one of its parts, after nothing but the
+    question's own words ("Representatives of SCO Observer States, ..." for "Which states hold
+    observer status in the SCO?"). Items that qualify the category in words of their own
+    ("Mongol and Turkic tribes", "national courts") or that the category names ("Articles 106
+    and 107") are answers: of the 310 answerable SQuAD training and tuning questions with a
+    plural head, no gold answer is rejected (17 hold the head word)."""
+    asked = set(TOKEN.findall(question.lower()))
+    for match in re.finditer(rf"\b{re.escape(category)}\b", answer, re.IGNORECASE):
+        before = _PART_BREAK.split(answer[:match.start()])[-1]
+        after = _PART_BREAK.split(answer[match.end():])[0]
+        qualifiers = TOKEN.findall(before.lower())[-3:]
+        if not after.strip() and all(w in asked or w in FUNCTION_WORDS for w in qualifiers):
+            return True
+    return False
+
+
+def plan(question: str, history: Sequence[str] = (), glossary: Glossary | None = None) -> QuestionPlan:
+    """The plan for `question`, asked after the chat's earlier questions `history`; names the
+    question writes in one form ("MoU") are searched in their other forms too ("memorandum of
+    understanding"), as `glossary` knows them."""
     listing = asks_for_list(question)
+    search_query = _search_query(question, history)
+    if glossary is not None and (other_forms := glossary.other_forms(search_query)):
+        search_query = f"{search_query} ({'; '.join(other_forms)})"
     return QuestionPlan(
         question=question,
-        search_query=_search_query(question, history),
+        search_query=search_query,
         years=frozenset(_YEAR.findall(question)),
         listing=listing,
         statement=bool(_STATEMENT.search(question)),
         who_did=bool(_WHO_DID.search(question) and not _NAMES_A_SIDE.search(question)),
         place=bool(_PLACE.search(question)),
         identifies=bool((listing or _WHICH.search(question)) and not _HOW_MANY.search(question)),
+        category=plural_head(question),
+        measures=bool(_MEASURES.search(question)),
+        names=frozenset() if glossary is None else glossary.forms_named_in(question),
         expands=next((g for g in match.groups() if g), None) if (match := _EXPANDS.search(question)) else None,
     )
 
@@ -162,6 +204,25 @@ def asks_for_list(question: str) -> bool:
             return True
         if word in _PREPOSITIONS or word in _AFTER_A_VERB or word.endswith(("'s", "’s")):
             return False
-        if len(word) > 3 and word.endswith("s") and not word.endswith("ss") and word not in _NOT_PLURAL:
+        if _plural(word):
             return i + 1 == len(words) or words[i + 1] not in _AFTER_A_VERB
     return False
+
+
+def plural_head(question: str) -> str | None:
+    """The plural head noun of a "which/what ..." phrase ("states" of "Which states hold
+    observer status?"), read as `asks_for_list` reads it; None for any other question."""
+    words = re.findall(r"[\w'’-]+", question.lower())
+    if not words or words[0] not in ("which", "what"):
+        return None
+    for i, word in enumerate(words[1:], 1):
+        if word in _AUXILIARY or word in _SEVERAL or word in _PREPOSITIONS or word in _AFTER_A_VERB \
+                or word.endswith(("'s", "’s")):
+            return None
+        if _plural(word):
+            return word if i + 1 == len(words) or words[i + 1] not in _AFTER_A_VERB else None
+    return None
+
+
+def _plural(word: str) -> bool:
+    return len(word) > 3 and word.endswith("s") and not word.endswith("ss") and word not in _NOT_PLURAL

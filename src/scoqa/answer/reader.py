@@ -136,16 +136,23 @@ def span_features(
 
 
 def _snap(text: str, start: int, end: int) -> tuple[int, int]:
-    """Widen to whole words and trim whitespace.
+    """Widen to whole words, trim whitespace, and drop a bracket at either end that the span
+    does not also open or close ("ICRC)" of "(ICRC)" is "ICRC").
 
     A window can begin or end inside a word (its subword pieces split across windows), and the
-    model can stop on a subword; neither may cut a word in the answer.
+    model can stop on a subword or a bracket; none of these may cut or pad the answer.
     """
     while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
         start -= 1
     while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
         end += 1
-    return trim(text, start, end)
+    start, end = trim(text, start, end)
+    for opening, closing in ("()", "[]"):
+        if start < end and text[end - 1] == closing and opening not in text[start:end - 1]:
+            start, end = trim(text, start, end - 1)
+        if start < end and text[start] == opening and closing not in text[start + 1:end]:
+            start, end = trim(text, start + 1, end)
+    return start, end
 
 
 class Reader:

@@ -97,7 +97,8 @@ def candidate_features(question: str, spans: Sequence[Span], passages: Sequence[
     keys = [" ".join(TOKEN.findall(s.text.lower())) for s in spans]
     top_score = max(passage_scores) if passage_scores else 0.0
     for row, span in enumerate(spans):
-        same = [j for j, key in enumerate(keys) if key and (key == keys[row] or _contains(key, keys[row]))]
+        same = [j for j, key in enumerate(keys)
+                if j == row or key and keys[row] and (key == keys[row] or _contains(key, keys[row]))]
         words = span.text.split()
         capitalised = sum(w[:1].isupper() for w in words) / len(words) if words else 0.0
         has_digit = any(ch.isdigit() for ch in span.text)
@@ -169,12 +170,14 @@ class Reranks(Protocol):
 
 @dataclass(frozen=True)
 class RerankerSettings:
-    """``design``: "features" (the inputs of ``FEATURES``) or "features+state" (those and the
-    reader's hidden state at the span, ``Span.state`` flattened); ``hidden``: units of the one
-    hidden layer, 0 for a logistic model; ``platt``: the (scale, bias) that calibrates the
-    network's logit on the tuning cases (Platt, 1999); the thresholds as ``Reranks`` says."""
+    """``inputs``: the names of ``FEATURES`` the network reads, in its order; ``state``: whether
+    the reader's hidden state at the span (``Span.state`` flattened) follows them; ``hidden``:
+    units of the one hidden layer, 0 for a logistic model; ``platt``: the (scale, bias) that
+    calibrates the network's logit on the tuning cases (Platt, 1999); the thresholds as
+    ``Reranks`` says."""
 
-    design: str
+    inputs: tuple[str, ...]
+    state: bool
     hidden: int
     platt: tuple[float, float]
     answer_threshold: float
@@ -182,12 +185,14 @@ class RerankerSettings:
 
     @classmethod
     def from_json(cls, path: Path) -> RerankerSettings:
+        """Raises ModelUnavailable when the file names inputs this scoqa does not compute."""
         raw = json.loads(path.read_text())
-        if raw.get("features") != list(FEATURES):
-            raise ModelUnavailable(f"{path}: trained on other inputs than this scoqa computes; retrain it: "
-                                   "python scripts/train_reranker.py --cases runs/rerank-cases")
-        return cls(raw["design"], int(raw["hidden"]), tuple(raw["platt"]), float(raw["answer_threshold"]),
-                   float(raw["unsure_threshold"]))
+        unknown = [name for name in raw.get("inputs", ["?"]) if name not in FEATURES]
+        if unknown:
+            raise ModelUnavailable(f"{path}: trained on inputs this scoqa does not compute ({', '.join(unknown)}); "
+                                   "retrain it: python scripts/train_reranker.py --cases runs/rerank-cases")
+        return cls(tuple(raw["inputs"]), bool(raw["state"]), int(raw["hidden"]), tuple(raw["platt"]),
+                   float(raw["answer_threshold"]), float(raw["unsure_threshold"]))
 
 
 class Reranker:
@@ -199,6 +204,7 @@ class Reranker:
     def __init__(self, weights: dict[str, np.ndarray], settings: RerankerSettings) -> None:
         self.weights = weights
         self.settings = settings
+        self._columns = [FEATURES.index(name) for name in settings.inputs]
 
     @property
     def answer_threshold(self) -> float:
@@ -223,10 +229,10 @@ class Reranker:
 
     def inputs(self, question: str, spans: Sequence[Span], passages: Sequence[str],
                passage_scores: Sequence[float]) -> np.ndarray:
-        """The network's input rows, shape ``(len(spans), width)``: ``candidate_features``,
-        then for the "features+state" design each span's state, flattened."""
-        x = candidate_features(question, spans, passages, passage_scores)
-        if self.settings.design == "features+state":
+        """The network's input rows, shape ``(len(spans), width)``: the chosen columns of
+        ``candidate_features``, then, if the design reads it, each span's state, flattened."""
+        x = candidate_features(question, spans, passages, passage_scores)[:, self._columns]
+        if self.settings.state:
             x = np.hstack([x, np.stack([np.asarray(s.state, np.float32).ravel() for s in spans])])
         return x
 

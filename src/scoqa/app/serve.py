@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import gradio as gr  # noqa: E402
 
-from ..answer.assistant import NOT_FOUND, Answer, Assistant, Citation  # noqa: E402
+from ..answer.assistant import NOT_FOUND, UNSURE, Answer, Assistant, Citation  # noqa: E402
 from ..errors import ScoqaError  # noqa: E402
 from ..index.uploads import MAX_UPLOAD_BYTES, UploadReport  # noqa: E402
 from ..packaged import offline  # noqa: E402
@@ -46,6 +46,11 @@ CSS = """
 .scoqa-notfound .scoqa-answer-text { color: #9a3412; font-style: italic; }
 .scoqa-notfound { border-left: 4px solid #f59e0b; padding-left: .6em; }
 .scoqa-found { border-left: 4px solid #16a34a; padding-left: .6em; }
+.scoqa-unsure { border-left: 4px dashed #a855f7; padding-left: .6em; line-height: 1.5; }
+.scoqa-unsure .scoqa-answer-text { font-weight: 400; font-style: italic; color: #6b21a8; }
+.scoqa-unsure .scoqa-flag { display: inline-block; font-size: .8em; font-weight: 600; color: #6b21a8;
+  border: 1px solid #a855f7; border-radius: 4px; padding: 0 .35em; margin-bottom: .3em; }
+.scoqa-unsure mark { background: #ede9fe; color: #111827; padding: 0 .15em; border-radius: 3px; }
 .scoqa-evidence { margin: 0 0 .5em; }
 .scoqa-found mark, .scoqa-sources mark { background: #fde68a; color: #111827; padding: 0 .15em; border-radius: 3px; }
 .scoqa-cites { list-style: none; padding: 0; margin: 0; font-size: .9em; }
@@ -188,9 +193,20 @@ def check_port(host: str, port: int) -> None:
 def chat_html(answer: Answer, turn: int = 1, documents: Mapping[str, Document] | None = None) -> str:
     """The answer with its span marked in the evidence sentence, numbered citations that link to
     their passages, and those passages inline (collapsed), so each answer keeps its own sources;
-    or, when the documents do not say, a visibly different note with the closest passages.
+    or, when the documents do not say, a visibly different note with the closest passages; or,
+    when the assistant is unsure, the best candidate as a possible answer, styled apart (no bold
+    answer, a dashed border, an "unsure" flag), marked in its evidence for the user to check.
     `turn` numbers the answer within the chat (its anchors must be unique on the page); `documents`
     supplies the documents' titles."""
+    if answer.status == UNSURE and answer.guess is not None:
+        c = answer.citations[0]
+        where = _where(turn, 1, c.source, c.start, c.end, c.date, _title(documents, c.source), c.page)
+        return (f"<div class='scoqa-unsure'><span class='scoqa-flag'>unsure: check the evidence</span>"
+                f"<p class='scoqa-answer-text'>Possibly: {_text(answer.guess.quote)}</p>"
+                f"<p class='scoqa-evidence'>{_quote_html(c, answer)} {_number(turn, 1)}</p>"
+                f"<ul class='scoqa-cites'><li>{where}</li></ul>"
+                f"<p class='scoqa-muted'>confidence {answer.confidence:.2f}, below the "
+                f"answering threshold</p>{sources_html(answer, turn, documents)}</div>")
     if answer.text is None:
         items = "".join(f"<li>{_where(turn, n, h.chunk.source, h.chunk.start, h.chunk.end, h.chunk.document.date, h.chunk.document.title)}</li>"
                         for n, h in enumerate(answer.related, 1))
@@ -209,7 +225,7 @@ def chat_html(answer: Answer, turn: int = 1, documents: Mapping[str, Document] |
 def sources_html(answer: Answer, turn: int = 1, documents: Mapping[str, Document] | None = None) -> str:
     """Each cited passage with the answer marked, or the related passages when nothing was
     found, as a collapsed section of the answer; each passage is the target of its [n]."""
-    if answer.text is None:
+    if not answer.citations:
         cards = [_card(turn, n, h.chunk.source, h.chunk.start, h.chunk.end, h.chunk.document.date,
                        h.chunk.document.title, _text(h.chunk.text)) for n, h in enumerate(answer.related, 1)]
         head = "Related passages"
@@ -245,11 +261,12 @@ def _example_text(event: gr.SelectData) -> str:
 
 
 def _quote_html(c: Citation, answer: Answer) -> str:
-    """The quote, escaped, with the answer in <mark>: each part of it (or the span) at its exact
+    """The quote, escaped, with the answer in <mark>: each part of it (or the span, or an unsure
+    answer's guess) at its exact
     offsets where it lies in this quote, else wherever its words stand (a copy of the sentence in
     another document, or another sentence that names the same item)."""
     marks: list[tuple[int, int]] = []
-    for piece in answer.parts or ((answer.span,) if answer.span else ()):
+    for piece in answer.parts or ((answer.span,) if answer.span else (answer.guess,) if answer.guess else ()):
         if piece.source == c.source and c.start <= piece.start and piece.end <= c.end:
             found = [(piece.start - c.start, piece.end - c.start)]
         else:
