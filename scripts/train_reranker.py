@@ -243,8 +243,8 @@ def main() -> None:
     tune = [c for c in cases if c.split == "tune"]
     print(f"{len(fit)} training cases, {len(tune)} tuning cases "
           f"({sum(len(c.right) for c in fit)} and {sum(len(c.right) for c in tune)} candidates)", flush=True)
-    report = {"reader": figures(tune, [c.reader_order for c in tune])}
-    print("reader", json.dumps(report["reader"]), flush=True)
+    report = {"reader's own confidence": figures(tune, [c.reader_order for c in tune])}
+    print("reader's own confidence", json.dumps(report["reader's own confidence"]), flush=True)
     scored = {}
     for design in DESIGNS:
         scored[design[0]] = tuning_logits(fit, tune, design, args.fit_on)
