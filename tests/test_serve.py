@@ -75,8 +75,14 @@ def check_contract(payload: dict, question: str, docs: Path) -> None:
     assert payload["question"] == question
     assert payload["answer"] is None or isinstance(payload["answer"], str)
     assert isinstance(payload["confidence"], float) and 0.0 <= payload["confidence"] <= 1.0
-    assert (payload["answer"] is None) == (payload["evidence"] is None) == (payload["citations"] == [])
+    assert payload["status"] in ("answered", "unsure", "not_found")
+    assert (payload["answer"] is None) == (payload["status"] != "answered")
+    assert (payload["status"] == "not_found") == (payload["evidence"] is None) == (payload["citations"] == [])
+    if payload["status"] == "unsure":  # a possible answer, marked inside its cited evidence
+        guess, evidence = payload["guess"], payload["citations"][0]
+        assert evidence["source"] == guess["source"] and evidence["start"] <= guess["start"] < guess["end"] <= evidence["end"]
     quoted = payload["citations"] + payload["related"] + ([payload["span"]] if payload["span"] else [])
+    quoted += [payload["guess"]] if payload["guess"] else []
     assert quoted, "an answer cites its evidence; an abstention offers the closest passages"
     for c in quoted:
         assert isinstance(c["start"], int) and isinstance(c["end"], int)

@@ -97,19 +97,20 @@ class Answer:
     def to_json(self) -> dict:
         """The answer as ``scoqa ask --json`` prints it: "answer" is the text of an answered
         question and null otherwise; "status" names the tier; "guess" is the best candidate as
-        a citation (source, start, end, quote, date, page) whenever there is one."""
+        a citation (source, start, end, quote, date, page) whenever there is one. The keys
+        before "status" keep the order they had before the tiers."""
         return {
             "question": self.question,
-            "status": self.status,
             "answer": self.text,
             "confidence": round(self.confidence, 4),
-            "guess": None if self.guess is None else self.guess.__dict__,
             "evidence": self.evidence,
             "citations": [c.__dict__ for c in self.citations],
             "span": None if self.span is None else self.span.__dict__,
             "parts": [c.__dict__ for c in self.parts],
             "related": [{"source": h.chunk.source, "start": h.chunk.start, "end": h.chunk.end, "quote": h.chunk.text}
                         for h in self.related],
+            "status": self.status,
+            "guess": None if self.guess is None else self.guess.__dict__,
         }
 
 

@@ -199,8 +199,8 @@ def _ask(args: argparse.Namespace) -> int:
         try:
             payload = assistant.ask(line).to_json()
         except ScoqaError as err:  # one bad line of a batch gets its own error and the batch goes on
-            payload = {"question": printable(line.strip()[:200]), "status": None, "answer": None,
-                       "confidence": 0.0, "guess": None, "evidence": None, "citations": [], "error": str(err)}
+            payload = {"question": printable(line.strip()[:200]), "answer": None, "confidence": 0.0,
+                       "evidence": None, "citations": [], "status": None, "guess": None, "error": str(err)}
         print(json.dumps(payload, ensure_ascii=False), flush=True)
     return 0
 
