@@ -1,8 +1,12 @@
 """The chat in a real browser: Debian's chromium, headless, driven by Playwright, with every
-request that leaves the local server blocked and counted (the page must need no internet)."""
+request that leaves the local server blocked and counted (the page must need no internet).
+
+The server watches a copy of the seed corpus, so a file copied into it while the page is open
+must become answerable; the tests run in file order on one page."""
 from __future__ import annotations
 
 import re
+import shutil
 import socket
 from pathlib import Path
 
@@ -18,7 +22,8 @@ if not CHROMIUM.is_file():
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from scoqa.answer import Assistant  # noqa: E402
-from scoqa.app.serve import serve  # noqa: E402
+from scoqa.app.serve import EXAMPLES, serve  # noqa: E402
+from scoqa.index.build import build_index  # noqa: E402
 
 # gradio's queue statistics call pandas APIs that pandas 3 deprecates: gradio's noise, not ours.
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore::DeprecationWarning:gradio.queueing")]
@@ -27,19 +32,31 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
 SCREENSHOT = REPO / "runs" / "browser" / "chat.png"
 EMPTY_SCREENSHOT = REPO / "runs" / "browser" / "empty-question.png"
 SOURCES_SCREENSHOT = REPO / "runs" / "browser" / "earlier-sources.png"
+VIEWER_SCREENSHOT = REPO / "runs" / "browser" / "source-viewer.png"
+WATCHED_SCREENSHOT = REPO / "runs" / "browser" / "watched-file-answered.png"
+REMOVED_SCREENSHOT = REPO / "runs" / "browser" / "upload-removed.png"
 QUESTION = "When was the memorandum signed?"  # one the current reader answers
 TRACKER = "![x](http://tracker.example/p.png)"
 
 
 @pytest.fixture(scope="module")
-def url(seed_index, embedder, reader):
-    """A live server over the seed index (read only: this test uploads nothing)."""
+def docs(tmp_path_factory) -> Path:
+    """A copy of the seed corpus: the folder the server indexes and watches."""
+    folder = tmp_path_factory.mktemp("browser") / "docs"
+    shutil.copytree(CORPUS, folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def url(docs, embedder, reader):
+    """A live server over the copy, watching it."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    demo = serve(Assistant.open(seed_index.folder, reader=reader, embedder=embedder), port=port, block=False)
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
+    build_index([docs], docs.parent / "index", embedder, progress=False)
+    served = serve(Assistant.open(docs.parent / "index", reader=reader, embedder=embedder), port=port, block=False)
+    yield served.url
+    served.close()
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +76,9 @@ def page(url):
 
 
 def test_examples_show_on_first_load(page):
-    for example in ("When was the memorandum signed?", "What did the SCO declare about Syria?"):
+    for example in EXAMPLES:
         expect(page.get_by_text(example)).to_be_visible()
+    expect(page.locator("#scoqa-status")).to_contain_text("Ready: 5 documents")
 
 
 def test_an_empty_question_is_refused_without_covering_the_page(page):
@@ -69,7 +87,7 @@ def test_an_empty_question_is_refused_without_covering_the_page(page):
     EMPTY_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(EMPTY_SCREENSHOT), full_page=True)
     expect(page.get_by_text("Error", exact=True)).to_have_count(0)  # no error overlay on any component
-    expect(page.get_by_text("What did the SCO declare about Syria?")).to_be_visible()  # examples stay
+    expect(page.get_by_text(EXAMPLES[-1])).to_be_visible()  # examples stay
     box = page.locator("#scoqa-question textarea")
     box.click()
     expect(box).to_be_editable()
@@ -113,6 +131,77 @@ def test_a_question_is_shown_as_typed_and_an_earlier_answer_keeps_its_sources(pa
     page.screenshot(path=str(SOURCES_SCREENSHOT), full_page=True)
     assert first.locator("#scoqa-a1-1").count() == 1  # the passage stands inside the first answer
     check_card(card)
+
+
+def test_a_citation_opens_its_document_with_the_quote_marked(page):
+    """The first answer's [1] "open" link, and its card's in the Sources panel, open the cited
+    file in the viewer, the quote marked and scrolled into view."""
+    first = page.locator("#scoqa-chat .scoqa-found").first
+    head = first.locator(".scoqa-cites li").first
+    source, start, end = re.search(r"\[1\]\s*(\S+)(?: .*?)? chars (\d+)–(\d+)", head.inner_text()).groups()
+    quote = (CORPUS / source).read_text(encoding="utf-8")[int(start):int(end)]
+    for link in (head.locator("a.scoqa-open"), first.locator("#scoqa-a1-1 a.scoqa-open")):
+        with page.expect_popup() as opened:
+            link.click()
+        viewer = opened.value
+        viewer.wait_for_load_state()
+        mark = viewer.locator("mark#quote")
+        expect(mark).to_be_visible()
+        expect(mark).to_be_in_viewport()
+        assert mark.inner_text() == quote
+        expect(viewer.locator("h1")).to_have_text(source)
+        VIEWER_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        viewer.screenshot(path=str(VIEWER_SCREENSHOT))
+        viewer.close()
+
+
+def ask(page, question: str):
+    """Ask in the chat; the new answer's element (found or not found)."""
+    answers = page.locator("#scoqa-chat .bot")
+    before = answers.count()
+    box = page.locator("#scoqa-question textarea")
+    box.fill(question)
+    box.press("Enter")
+    expect(answers).to_have_count(before + 1)
+    answer = answers.nth(before).locator(".scoqa-found, .scoqa-notfound")
+    expect(answer).to_be_visible()
+    return answer
+
+
+def test_a_file_copied_into_the_folder_is_answered_without_a_restart(page, docs):
+    (docs / "oslo.md").write_text("# Delegations\n\nThe delegation from Oslo was led by Ingrid Moe.\n", encoding="utf-8")
+    expect(page.locator("#scoqa-status")).to_contain_text("1 added: oslo.md")  # the page says what changed
+    answer = ask(page, "Who led the delegation from Oslo?")
+    expect(answer.locator(".scoqa-answer-text")).to_contain_text("Ingrid Moe")
+    expect(answer.locator(".scoqa-cites li").first).to_contain_text("oslo.md")
+    expect(page.locator("#scoqa-documents tr[data-source='oslo.md']")).to_contain_text("Delegations")
+    page.locator("#scoqa-filter textarea, #scoqa-filter input").first.fill("oslo")
+    expect(page.locator("#scoqa-documents tbody tr")).to_have_count(1)
+    page.screenshot(path=str(WATCHED_SCREENSHOT), full_page=True)
+    page.locator("#scoqa-filter textarea, #scoqa-filter input").first.fill("")
+    expect(page.locator("#scoqa-documents tbody tr")).to_have_count(6)
+
+
+def test_removing_an_uploaded_document_makes_its_answer_not_found(page, tmp_path):
+    upload = tmp_path / "kestrel.md"
+    upload.write_text("The Kestrel Pact was signed in Valparaiso on 2 May 2031.\n", encoding="utf-8")
+    page.get_by_text("Add documents").click()
+    page.locator("#scoqa-files input[type=file]").set_input_files(str(upload))
+    expect(page.locator("#scoqa-upload-status")).to_contain_text("uploads/kestrel.md: added")
+    answer = ask(page, "Where was the Kestrel Pact signed?")
+    expect(answer.locator(".scoqa-answer-text")).to_contain_text("Valparaiso")
+    expect(page.locator("#scoqa-documents tr[data-source='uploads/kestrel.md']")).to_be_visible()
+
+    page.locator("#scoqa-removable input").click()
+    page.get_by_role("option", name="uploads/kestrel.md").click()
+    page.locator("#scoqa-remove").click()
+    expect(page.locator("#scoqa-documents tr[data-source='uploads/kestrel.md']")).to_have_count(0)
+    expect(page.locator("#scoqa-status")).to_contain_text("removed: uploads/kestrel.md")
+    gone = ask(page, "Where was the Kestrel Pact signed?")
+    expect(gone).to_have_class(re.compile("scoqa-notfound"))
+    for question in (QUESTION, "Who led the delegation from Oslo?"):  # every other document still answers
+        expect(ask(page, question)).to_have_class(re.compile("scoqa-found"))
+    page.screenshot(path=str(REMOVED_SCREENSHOT), full_page=True)
 
 
 def check_card(card) -> None:

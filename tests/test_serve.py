@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import shutil
 import socket
 import threading
@@ -21,7 +22,7 @@ from gradio_client.exceptions import AppError
 
 from scoqa.answer import Answer, Assistant, Citation
 from scoqa.app import cli
-from scoqa.app.serve import _text, add_received_files, chat_html, serve, sources_html, upload_html
+from scoqa.app.serve import EXAMPLES, _text, add_received_files, chat_html, serve, sources_html, upload_html
 from scoqa.index.build import build_index
 from scoqa.index.folder import FolderStore
 from scoqa.records import Chunk, Document, Hit
@@ -51,7 +52,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, embedder, reader):
-    """(assistant, url, documents folder) of a live server on a free loopback port."""
+    """(assistant, url, documents folder, workspace) of a live server on a free loopback port."""
     docs = tmp_path_factory.mktemp("serve") / "docs"
     shutil.copytree(CORPUS, docs)
     folder = docs.parent / "index"
@@ -59,9 +60,9 @@ def server(tmp_path_factory, embedder, reader):
     assistant = Assistant.open(folder, reader=reader, embedder=embedder)
     assert assistant.retriever.embedder is embedder  # the model that built the index is reused
     port = free_port()
-    demo = serve(assistant, port=port, block=False)
-    yield assistant, f"http://127.0.0.1:{port}/", docs
-    demo.close()
+    served = serve(assistant, port=port, block=False, watch=False)
+    yield assistant, f"http://127.0.0.1:{port}/", docs, served.workspace
+    served.close()
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +93,27 @@ def check_contract(payload: dict, question: str, docs: Path) -> None:
         assert set(c) == {"source", "start", "end", "quote", "date", "page"}
 
 
+# What each example question must answer (the seed corpus's own words).
+EXAMPLE_ANSWERS = {
+    "When was the memorandum signed?": ["9 June 2017"],
+    "What does ICRC stand for?": ["International Committee of the Red Cross"],
+    "Which UN General Assembly resolution granted the SCO official Observer status?": ["59/48"],
+    "Which states are members of the SCO?": ["India", "China", "Kazakhstan", "Kyrgyzstan", "Pakistan", "Russia",
+                                             "Tajikistan", "Uzbekistan"],
+}
+
+
+@pytest.mark.parametrize("question", EXAMPLES)
+def test_each_example_question_is_answered_right(client, server, question):
+    """The examples a visitor clicks first must work: asked through the API, each is answered
+    (not "not found") with the document's own answer, and cited."""
+    payload = client.predict(question, api_name="/ask")
+    check_contract(payload, question, server[2])
+    assert payload["answer"] is not None, f"{question!r} was not answered"
+    answer = " ".join(payload["answer"].split())
+    assert all(part in answer for part in EXAMPLE_ANSWERS[question]), answer
+
+
 def test_ask_returns_the_json_contract(server, client):
     payload = client.predict("When was the memorandum signed?", api_name="/ask")
     check_contract(payload, "When was the memorandum signed?", server[2])
@@ -103,7 +125,7 @@ def test_ask_returns_the_json_contract(server, client):
 def test_eight_concurrent_sessions_get_their_own_answers(server, monkeypatch):
     """Eight client sessions at once: each waits at a barrier inside the server until all eight
     are in flight together (so they truly run concurrently), and each gets its own answer."""
-    assistant, url, docs = server
+    assistant, url, docs, _ = server
     together, ask = threading.Barrier(len(QUESTIONS), timeout=120), assistant.ask
 
     def ask_together(*args, **kwargs):
@@ -195,7 +217,7 @@ def test_each_answer_carries_its_own_linked_sources_with_titles(server):
 
 
 def test_upload_makes_a_new_fact_findable_and_refuses_bad_files_one_by_one(server, client, tmp_path):
-    assistant, _, docs = server
+    assistant, _, docs, workspace = server
     before = len(assistant.retriever.index.documents)
     good = tmp_path / "zorblax.txt"
     good.write_text("The Zorblax Accord was signed in Reykjavik on 3 March 2031 by Ada Quill.\n", encoding="utf-8")
@@ -204,7 +226,7 @@ def test_upload_makes_a_new_fact_findable_and_refuses_bad_files_one_by_one(serve
     garbage = tmp_path / "broken.pdf"
     garbage.write_bytes(bytes(range(256)) * 20)
 
-    message = upload_html(add_received_files(assistant, [good, exe, garbage]))
+    message = upload_html(add_received_files(workspace, [good, exe, garbage]))
 
     assert "uploads/zorblax.txt: added" in message
     assert "tool.exe: refused: not a file type scoqa reads" in message
@@ -225,7 +247,7 @@ def test_upload_makes_a_new_fact_findable_and_refuses_bad_files_one_by_one(serve
 def test_add_documents_api_keeps_a_good_file_when_a_bad_one_of_its_name_follows(server, client, tmp_path):
     """Through /add_documents: a good inject.md, then a binary inject.md; the good one stays on
     disk and in the index, and a question about its text is answered from it."""
-    assistant, _, docs = server
+    assistant, _, docs, _ = server
     good_text = "The Velmora Compact was ratified in Quetzaltenango on 14 April 2029.\n"
     (tmp_path / "good").mkdir()
     (tmp_path / "bad").mkdir()
@@ -247,3 +269,73 @@ def test_add_documents_api_keeps_a_good_file_when_a_bad_one_of_its_name_follows(
     check_contract(payload, "Where was the Velmora Compact ratified?", docs)
     cited = payload["citations"] + payload["related"]
     assert cited and cited[0]["source"] == "uploads/inject.md"
+
+
+def test_documents_api_lists_every_document_and_remove_document_takes_out_an_upload(server, client, tmp_path):
+    assistant, url, docs, _ = server
+    listed = client.predict(api_name="/documents")
+    sources = [d["source"] for d in listed["documents"]]
+    assert sources == sorted(assistant.documents) and listed["skipped"] == []
+    first = listed["documents"][0]
+    assert set(first) == {"source", "title", "date", "pages", "passages", "indexed", "warning", "removable"}
+    assert first["passages"] > 0 and first["indexed"] and first["removable"] is False
+    with pytest.raises(AppError, match="not an uploaded document"):
+        client.predict(first["source"], api_name="/remove_document")
+
+    note = tmp_path / "kestrel.md"
+    note.write_text("The Kestrel Pact was signed in Valparaiso.\n", encoding="utf-8")
+    client.predict([handle_file(str(note))], api_name="/add_documents")
+    assert "uploads/kestrel.md" in [d["source"] for d in client.predict(api_name="/documents")["documents"]]
+    removed = client.predict("uploads/kestrel.md", api_name="/remove_document")
+    assert removed == {"removed": "uploads/kestrel.md", "documents": len(assistant.documents)}
+    assert not (docs / "uploads" / "kestrel.md").exists() and "uploads/kestrel.md" not in assistant.documents
+    with pytest.raises(AppError, match="not in the index"):
+        client.predict("uploads/kestrel.md", api_name="/remove_document")
+
+
+def test_the_source_viewer_shows_the_cited_text_marked(server, client):
+    assistant, url, docs, _ = server
+    payload = client.predict("Who signed the memorandum between the SCO and the ICRC?", api_name="/ask")
+    cited = (payload["citations"] + payload["related"])[0]
+    page = httpx.get(f"{url}view", params={"source": cited["source"], "start": cited["start"], "end": cited["end"]})
+    assert page.status_code == 200 and "default-src 'none'" in page.headers["content-security-policy"]
+    marked = re.search(r"<mark id='quote'>(.*?)</mark>", page.text, re.S).group(1)
+    assert html.unescape(marked) == cited["quote"]
+    assert httpx.get(f"{url}view", params={"source": "nothing.txt"}).status_code == 404
+    assert httpx.get(f"{url}view", params={"source": cited["source"], "start": 0, "end": 10**9}).status_code == 400
+
+
+def test_the_page_is_served_while_the_models_load(tmp_path, hashing_embedder):
+    """The page and the API answer at once, "still starting", until the Assistant is loaded."""
+    from scoqa.app.workspace import Workspace
+    from scoqa.retrieve import Retriever
+
+    class SilentReader:
+        no_answer_threshold = 0.5
+
+        def read(self, question, passages, top_n=1, threshold=0.0):
+            return []
+
+    docs = tmp_path / "docs"
+    shutil.copytree(CORPUS, docs)
+    build_index([docs], tmp_path / "index", hashing_embedder, progress=False)
+    release = threading.Event()
+
+    def load(note):
+        note("loading the reader")
+        release.wait(60)
+        return Assistant(Retriever(FolderStore.open(tmp_path / "index"), hashing_embedder), SilentReader())
+
+    port = free_port()
+    served = serve(Workspace(load, watch=False), port=port, block=False)
+    try:
+        client = Client(served.url, verbose=False)
+        with pytest.raises(AppError, match="still starting .loading the reader"):
+            client.predict("When was the memorandum signed?", api_name="/ask")
+        assert served.workspace.status().state == "loading"
+        release.set()
+        served.workspace.wait_loaded(60)
+        assert client.predict("When was the memorandum signed?", api_name="/ask")["answer"] is None
+        assert served.workspace.status().message.startswith("Ready: 5 documents")
+    finally:
+        served.close()

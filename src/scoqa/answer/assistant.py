@@ -9,7 +9,7 @@ import re
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Mapping, Protocol, Sequence, TypeVar
 
 from ..errors import ScoqaError
 from ..index.protocol import ChunkStore
@@ -29,6 +29,13 @@ from .rerank import DEPTH, Reranker, Reranks
 NOT_FOUND = "not found in the documents"
 # The three tiers of an answer (`Answer.status`).
 ANSWERED, UNSURE, NOT_FOUND_STATUS = "answered", "unsure", "not_found"
+
+
+class _Committed(Protocol):
+    committed: bool
+
+
+_Change = TypeVar("_Change", bound=_Committed)
 
 
 @dataclass(frozen=True)
@@ -171,14 +178,19 @@ class Assistant:
 
     def add_files(self, files: Sequence[Path], names: Sequence[str] | None = None,
                   notify: Callable[[str], None] = lambda message: None) -> UploadReport:
-        """Add uploaded files to `uploads/` of the indexed folder (see `scoqa.index.uploads`) and
-        swap the new index in whole; one upload at a time."""
+        """Add uploaded files to `uploads/` of the indexed folder (see `scoqa.index.uploads`)."""
+        return self.change_index(lambda index, embedder: add_uploads(index, embedder, files, names, notify))
+
+    def change_index(self, change: Callable[[ChunkStore, Embedder], _Change]) -> _Change:
+        """Run `change` (a build, an upload, a removal) on the index, one change at a time, and
+        if it committed, swap the new index in whole: questions asked meanwhile are answered
+        from the previous one."""
         with self._adding:
-            report = add_uploads(self.retriever.index, self.retriever.embedder, files, names, notify)
-            if any(o.status in ("added", "replaced") for o in report.outcomes):
+            result = change(self.retriever.index, self.retriever.embedder)
+            if result.committed:
                 self.retriever = Retriever(open_store(self.retriever.index.folder), self.retriever.embedder,
                                            self.retriever.settings)
-            return report
+            return result
 
     def _read(self, asked: QuestionPlan, hits: list[Hit]) -> list[Span]:
         """Read the passages and re-rank the candidates: the best-ranked passages first, and the

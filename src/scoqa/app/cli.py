@@ -71,6 +71,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     p.add_argument("-k", type=int, help=READ_K_HELP)
     p.add_argument("--index", help=index_help)
+    p.add_argument("--no-watch", action="store_true",
+                   help="do not watch the indexed folder (by default files added, changed or removed there while "
+                        "the server runs are indexed within seconds)")
+
+    p = sub.add_parser("documents", help="list the indexed documents and the skipped files with their reasons")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--index", help=index_help)
 
     p = sub.add_parser("eval", help="score the assistant on a gold question set and write a report "
                                     "(builds a missing index)")
@@ -87,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     offline()
     try:
-        return {"index": _index, "search": _search, "ask": _ask, "serve": _serve,
+        return {"index": _index, "search": _search, "ask": _ask, "serve": _serve, "documents": _documents,
                 "eval": _eval}[args.command](args)
     except (ScoqaError, FileNotFoundError) as err:
         print(f"scoqa: error: {err}", file=sys.stderr)
@@ -147,7 +154,7 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ensure_index(folder: Path) -> Embedder | None:
+def _ensure_index(folder: Path, note=lambda message: None) -> Embedder | None:
     """`ask`, `serve` and `eval` work on a fresh clone: without an index they build one from
     corpus/, and return the embedder that built it, for the Assistant to reuse."""
     from tqdm import tqdm
@@ -160,6 +167,7 @@ def _ensure_index(folder: Path) -> Embedder | None:
     if store_location(folder) is not None or current_generation(folder) is not None:
         return None
     print(f"scoqa: no index at {folder}; indexing corpus/ first", file=sys.stderr)
+    note("indexing corpus/ (there was no index yet)")
     embedder = Embedder(DEFAULT_MODEL)
     report = build_index([Path("corpus")], folder, embedder,
                          notify=lambda message: tqdm.write(f"scoqa: {message}", file=sys.stderr))
@@ -172,13 +180,21 @@ def _check_read_k(args: argparse.Namespace) -> None:
         raise UsageError("-k must be at least 1")
 
 
-def _open_assistant(args: argparse.Namespace) -> Assistant:
-    """The Assistant over --index (built from corpus/ if missing), reading -k passages or its default."""
-    from ..answer.assistant import Assistant, AssistantSettings
+def _settings(args: argparse.Namespace):
+    from ..answer.assistant import AssistantSettings
+
+    return AssistantSettings() if args.k is None else AssistantSettings(k=args.k)
+
+
+def _open_assistant(args: argparse.Namespace, note=lambda message: None) -> Assistant:
+    """The Assistant over --index (built from corpus/ if missing), reading -k passages or its
+    default; `note` hears what it is doing."""
+    from ..answer.assistant import Assistant
 
     folder = index_folder(args.index)
-    settings = AssistantSettings() if args.k is None else AssistantSettings(k=args.k)
-    return Assistant.open(folder, settings=settings, embedder=_ensure_index(folder))
+    embedder = _ensure_index(folder, note)
+    note("loading the embedding model, the reader and the index")
+    return Assistant.open(folder, settings=_settings(args), embedder=embedder)
 
 
 def _ask(args: argparse.Namespace) -> int:
@@ -206,13 +222,39 @@ def _ask(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    """The page is served at once; the Assistant loads behind it (the page says so meanwhile)."""
+    from .workspace import Workspace
     from .serve import check_port, serve
 
     _check_read_k(args)
     if not 0 < args.port < 65536:
         raise UsageError("--port must be between 1 and 65535")
+    index_folder(args.index)
     check_port(args.host, args.port)
-    serve(_open_assistant(args), host=args.host, port=args.port)
+    workspace = Workspace(lambda note: _open_assistant(args, note), watch=not args.no_watch)
+    serve(workspace, host=args.host, port=args.port, settings=_settings(args))
+    return 0
+
+
+def _documents(args: argparse.Namespace) -> int:
+    from ..index.catalog import catalog
+    from ..index.registry import open_store
+
+    listing = catalog(open_store(index_folder(args.index)))
+    if args.json:
+        print(json.dumps(listing.to_json(), ensure_ascii=False))
+        return 0
+    for d in listing.documents:
+        pages = f", {d.pages} pages" if d.pages else ""
+        facts = " · ".join(x for x in (d.title, d.date, f"indexed {d.indexed}" if d.indexed else None) if x)
+        print(f"{d.source}  ({d.passages} passages{pages}{', uploaded' if d.removable else ''})" + (f"  {facts}" if facts else ""))
+        if d.warning:
+            print(f"    warning: {d.warning}")
+    print(f"{len(listing.documents)} documents")
+    if listing.skipped:
+        print(f"{len(listing.skipped)} skipped:")
+        for s in listing.skipped:
+            print(f"  {s.source}: {s.reason}")
     return 0
 
 

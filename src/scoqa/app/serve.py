@@ -12,24 +12,30 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-import gradio as gr  # noqa: E402
+import gradio as gr
 
-from ..answer.assistant import NOT_FOUND, UNSURE, Answer, Assistant, Citation  # noqa: E402
-from ..errors import ScoqaError  # noqa: E402
-from ..index.uploads import MAX_UPLOAD_BYTES, UploadReport  # noqa: E402
-from ..packaged import offline  # noqa: E402
-from ..records import Document  # noqa: E402
-from ..retrieve.fusion import Mode, names  # noqa: E402
-from ..text import loose_pattern  # noqa: E402
-from ..userinput import require_whole_number  # noqa: E402
+from ..answer.assistant import NOT_FOUND, UNSURE, Answer, Assistant, AssistantSettings, Citation
+from ..errors import ScoqaError
+from ..index.uploads import MAX_UPLOAD_BYTES, UploadReport
+from ..packaged import offline
+from ..records import Document
+from ..retrieve.fusion import Mode, names
+from ..text import loose_pattern
+from ..userinput import require_text, require_whole_number
+from .views import VIEW_PATH, VIEW_POLICY, documents_html, open_link, status_html, viewer_html
+from .workspace import Workspace
 
+# The seed corpus's own facts, each answered right by the shipped reader (tests/test_serve.py
+# asks them through the API); chosen among 12 candidates for their confidence above the
+# threshold (0.97, 0.86, 0.83 and 0.60 for the list, against 0.505).
 EXAMPLES = (
     "When was the memorandum signed?",
-    "Who signed the memorandum between the SCO and the ICRC?",
+    "What does ICRC stand for?",
+    "Which UN General Assembly resolution granted the SCO official Observer status?",
     "Which states are members of the SCO?",
-    "What did the SCO declare about Syria?",
 )
 CONCURRENCY = 8  # questions answered at once, UI and API together; more wait in the queue
+STATUS_SECONDS = 2.0  # how often a page asks for the status line and whether the index changed
 MAX_K = 20
 # Markdown's punctuation, as HTML entities: shown as typed, never read as links, images or emphasis
 # (":" too, or "http://..." would become a link that swallows the entities after it).
@@ -66,17 +72,29 @@ a.scoqa-n { text-decoration: none; }
 .scoqa-quote { line-height: 1.5; }
 .scoqa-upload ul { list-style: none; padding-left: 0; }
 .scoqa-upload .refused { color: #b91c1c; }
+.scoqa-open { font-size: .85em; margin-left: .4em; }
+.scoqa-status { padding: .4em .7em; border-radius: 6px; background: #f3f4f6; }
+.scoqa-status.scoqa-loading { background: #fef3c7; }
+.scoqa-status.scoqa-failed { background: #fee2e2; color: #991b1b; }
+.scoqa-changes { margin: .2em 0 0; padding-left: 1.2em; font-size: .9em; color: #374151; }
+.scoqa-docs { width: 100%; font-size: .85em; border-collapse: collapse; }
+.scoqa-docs th, .scoqa-docs td { text-align: left; padding: .2em .3em; border-bottom: 1px solid #e5e7eb; vertical-align: top; }
+.scoqa-documents { max-height: 420px; overflow: auto; }
+.scoqa-badge { font-size: .75em; background: #dbeafe; border-radius: 4px; padding: 0 .3em; }
+.scoqa-skipped { font-size: .85em; }
 """
 
 
-def build(assistant: Assistant) -> gr.Blocks:
-    """The app around one loaded Assistant: its models are loaded once and shared by all sessions."""
+def build(workspace: Workspace, settings: AssistantSettings = AssistantSettings()) -> gr.Blocks:
+    """The app around one Workspace: its Assistant is loaded once and shared by all sessions;
+    until it is, the page says so and questions are answered "still loading"."""
     offline()
 
     def respond(question: str, chat: list[dict], asked: list[str], k: float, mode: str) -> tuple:
         """One chat turn; the session's earlier questions go along so that follow-ups resolve.
         A question that cannot be asked gets a warning toast and leaves the page as it was."""
         try:
+            assistant = workspace.assistant()
             answer = assistant.ask(question, history=asked, k=int(k), mode=mode)
         except ScoqaError as err:
             gr.Warning(html.escape(str(err)))
@@ -85,11 +103,11 @@ def build(assistant: Assistant) -> gr.Blocks:
                 {"role": "assistant", "content": chat_html(answer, len(asked) + 1, assistant.documents)}]
         return [*chat, *turn], [*asked, answer.question], ""
 
-    def ask(question: str, k: int = assistant.k) -> dict[str, Any]:
+    def ask(question: str, k: int = settings.k) -> dict[str, Any]:
         """Answer one question from the documents: the answer (null when the documents do not
         say), its confidence, evidence sentence and citations with exact character offsets."""
         try:
-            return assistant.ask(question, k=require_whole_number(k, "k", 1, MAX_K)).to_json()
+            return workspace.assistant().ask(question, k=require_whole_number(k, "k", 1, MAX_K)).to_json()
         except ScoqaError as err:
             raise _refusal(err) from None
 
@@ -99,7 +117,9 @@ def build(assistant: Assistant) -> gr.Blocks:
             return "", None
         progress(0, desc=f"Indexing {len(files)} file(s)")
         try:
-            return upload_html(add_received_files(assistant, files, notify=lambda message: progress(None, desc=message))), None
+            report = add_received_files(workspace, files, notify=lambda message: progress(None, desc=message),
+                                        on_progress=_progress_to(progress))
+            return upload_html(report), None
         except ScoqaError as err:
             gr.Warning(html.escape(str(err)))
             return gr.skip(), None
@@ -108,14 +128,71 @@ def build(assistant: Assistant) -> gr.Blocks:
         """Add .txt, .md, .html, .pdf or .docx files to the index: one entry per file (added, replaced,
         unchanged, or refused with the reason) and how many documents are searchable."""
         try:
-            return add_received_files(assistant, files or []).to_json()
+            return add_received_files(workspace, files or []).to_json()
         except ScoqaError as err:
             raise _refusal(err) from None
 
+    def documents() -> dict[str, Any]:
+        """Every indexed document (source, title, date, pages, passages, when indexed, warning,
+        removable) and every skipped file with its reason, each sorted by source."""
+        try:
+            return workspace.catalog().to_json()
+        except ScoqaError as err:
+            raise _refusal(err) from None
+
+    def remove_document(source: str) -> dict[str, Any]:
+        """Remove an uploaded document (a source under uploads/) from the folder and the index;
+        returns the removed source and how many documents remain."""
+        try:
+            return workspace.remove(require_text(source, "the source")).to_json()
+        except ScoqaError as err:
+            raise _refusal(err) from None
+
+    def panel(name_filter: str) -> tuple[str, Any]:
+        """The documents panel and the choice of removable documents, filtered by name."""
+        try:
+            everything = workspace.catalog()
+        except ScoqaError:
+            return "<p class='scoqa-muted'>The documents are listed once scoqa has started.</p>", gr.update(choices=[])
+        shown = everything.matching(name_filter or "")
+        removable = [d.source for d in everything.documents if d.removable]
+        return documents_html(shown, len(everything.documents)), gr.update(choices=removable, value=None)
+
+    def refresh(seen: int, name_filter: str) -> tuple:
+        """Each tick: the status line, and the documents panel when the index has changed."""
+        version = workspace.version if workspace.status().state == "ready" else -1
+        if version == seen:
+            return status_html(workspace.status()), gr.skip(), gr.skip(), seen
+        return (status_html(workspace.status()), *panel(name_filter), version)
+
+    def remove_chosen(source: str | None, name_filter: str) -> tuple:
+        if not source:
+            gr.Warning("Choose an uploaded document to remove.")
+            return gr.skip(), gr.skip(), gr.skip()
+        try:
+            removal = workspace.remove(source)
+        except ScoqaError as err:
+            gr.Warning(html.escape(str(err)))
+            return gr.skip(), gr.skip(), gr.skip()
+        gr.Info(html.escape(f"Removed {removal.source}; {removal.documents} documents remain."))
+        return (*panel(name_filter), status_html(workspace.status()))
+
+    def reindex_now(name_filter: str, progress: gr.Progress = gr.Progress()) -> tuple:
+        progress(0, desc="Re-indexing the folder")
+        try:
+            report = workspace.reindex(on_progress=_progress_to(progress))
+        except ScoqaError as err:
+            gr.Warning(html.escape(str(err)))
+            return gr.skip(), gr.skip(), gr.skip()
+        gr.Info(html.escape(f"Re-indexed: {report.changes() or 'nothing had changed'}."))
+        return (*panel(name_filter), status_html(workspace.status()))
+
     with gr.Blocks(title="scoqa", analytics_enabled=False) as demo:
         gr.Markdown("## scoqa: ask the documents\nAnswers come from the indexed documents only, each with the "
-                    "file and character offsets it stands at.")
+                    "file and character offsets it stands at; **open ↗** shows a citation in its document.")
+        status = gr.HTML(status_html(workspace.status()), elem_id="scoqa-status")
         asked = gr.State([])
+        seen = gr.State(-2)
         with gr.Row():
             with gr.Column(scale=3):
                 chat = gr.Chatbot(
@@ -124,19 +201,28 @@ def build(assistant: Assistant) -> gr.Blocks:
                 )
                 with gr.Row():
                     box = gr.Textbox(placeholder="Ask a question about the documents", show_label=False,
-                                     container=False, scale=5, max_length=assistant.settings.max_question_chars, autofocus=True, elem_id="scoqa-question")
+                                     container=False, scale=5, max_length=settings.max_question_chars, autofocus=True, elem_id="scoqa-question")
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="scoqa-ask")
             with gr.Column(scale=2):
-                with gr.Accordion("Settings", open=False):
-                    k = gr.Slider(1, MAX_K, value=assistant.k, step=1, label="Passages to read (top-k)")
-                    mode = gr.Radio(names(Mode), value=Mode.HYBRID.value, label="Retrieval")
+                with gr.Accordion("Documents", open=True, elem_id="scoqa-documents-panel"):
+                    name_filter = gr.Textbox(placeholder="Filter by name or title", show_label=False, container=False,
+                                             elem_id="scoqa-filter")
+                    listing = gr.HTML(elem_id="scoqa-documents")
+                    with gr.Row():
+                        removable = gr.Dropdown([], label="Uploaded document", scale=3, elem_id="scoqa-removable")
+                        remove = gr.Button("Remove", variant="stop", scale=1, elem_id="scoqa-remove")
+                    reindex = gr.Button("Re-index the folder now", size="sm", elem_id="scoqa-reindex")
                 with gr.Accordion("Add documents", open=False):
                     files = gr.File(file_count="multiple", label=".txt, .md, .html, .pdf or .docx, up to "
                                                                   f"{MAX_UPLOAD_BYTES // 2**20} MB each", elem_id="scoqa-files")
-                    status = gr.HTML(elem_id="scoqa-upload-status")
+                    upload_status = gr.HTML(elem_id="scoqa-upload-status")
+                with gr.Accordion("Settings", open=False):
+                    k = gr.Slider(1, MAX_K, value=settings.k, step=1, label="Passages to read (top-k)")
+                    mode = gr.Radio(names(Mode), value=Mode.HYBRID.value, label="Retrieval")
                 # Never shown: the typed input and output of the /add_documents API.
                 api_files = gr.File(file_count="multiple", visible=False)
                 api_report = gr.JSON(visible=False)
+        timer = gr.Timer(STATUS_SECONDS)
 
         turn = dict(fn=respond, inputs=[box, chat, asked, k, mode], outputs=[chat, asked, box],
                     concurrency_limit=CONCURRENCY, concurrency_id="answer", api_visibility="private")
@@ -144,33 +230,99 @@ def build(assistant: Assistant) -> gr.Blocks:
         send.click(**turn)
         chat.example_select(_example_text, None, box, api_visibility="private").then(**turn)
         chat.clear(lambda: [], None, asked, api_visibility="private")
-        files.upload(upload, files, [status, files], api_visibility="private", concurrency_id="upload")
+        quiet = dict(api_visibility="private", show_progress="hidden")
+        timer.tick(refresh, [seen, name_filter], [status, listing, removable, seen], **quiet)
+        demo.load(refresh, [seen, name_filter], [status, listing, removable, seen], **quiet)
+        name_filter.change(panel, name_filter, [listing, removable], **quiet)
+        remove.click(remove_chosen, [removable, name_filter], [listing, removable, status], api_visibility="private",
+                     concurrency_id="upload")
+        reindex.click(reindex_now, name_filter, [listing, removable, status], api_visibility="private",
+                      concurrency_id="upload")
+        files.upload(upload, files, [upload_status, files], api_visibility="private", concurrency_id="upload")
         api_files.upload(add_documents, api_files, api_report, api_name="add_documents", concurrency_id="upload")
         gr.api(ask, api_name="ask", concurrency_limit=CONCURRENCY, concurrency_id="answer")
+        gr.api(documents, api_name="documents")
+        gr.api(remove_document, api_name="remove_document", concurrency_id="upload")
     return demo
 
 
-def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> gr.Blocks:
+class Server:
+    """A running server: its address, its workspace, and `close()`, which stops both."""
+
+    def __init__(self, demo: gr.Blocks, workspace: Workspace, url: str):
+        self.demo, self.workspace, self.url = demo, workspace, url
+
+    def block(self) -> None:
+        self.demo.block_thread()
+
+    def close(self) -> None:
+        self.workspace.close()
+        self.demo.close()
+
+
+def serve(target: Assistant | Workspace, host: str = "127.0.0.1", port: int = 7860, block: bool = True,
+          settings: AssistantSettings | None = None, watch: bool = True) -> Server:
     """Launch on host:port; with block=False return at once (the server runs in a thread).
-    Raises PortInUse if another program holds the port. File sizes are judged server-side, file
-    by file (a size limit in the browser would refuse a whole batch for one large file)."""
+    `target` is a Workspace (whose Assistant may still be loading) or an Assistant already
+    loaded; `watch` (for an Assistant) watches its folder. Raises PortInUse if another program
+    holds the port. File sizes are judged server-side, file by file (a size limit in the
+    browser would refuse a whole batch for one large file)."""
     check_port(host, port)
-    demo = build(assistant)
+    workspace = target if isinstance(target, Workspace) else Workspace.of(target, watch=watch)
+    if settings is None:
+        settings = target.settings if isinstance(target, Assistant) else AssistantSettings()
+    demo = build(workspace, settings)
     demo.launch(server_name=host, server_port=port, share=False,
                 prevent_thread_lock=True, quiet=True, css=CSS, footer_links=["api", "settings"], run_history=False,
                 enable_monitoring=False, pwa=False, mcp_server=False, ssr_mode=False)
-    print(f"scoqa: serving the chat on http://{host}:{demo.server_port}/ (Ctrl-C stops)", file=sys.stderr, flush=True)
+    demo.app.add_api_route(f"/{VIEW_PATH}", _viewer(workspace), methods=["GET"], include_in_schema=False)
+    url = f"http://{host}:{demo.server_port}/"
+    print(f"scoqa: serving the chat on {url} (Ctrl-C stops)", file=sys.stderr, flush=True)
+    server = Server(demo, workspace, url)
     if block:
-        demo.block_thread()
-    return demo
+        try:
+            server.block()
+        finally:
+            workspace.close()
+    return server
 
 
-def add_received_files(assistant: Assistant, files: Sequence[str | Path],
-                notify: Callable[[str], None] = lambda message: None) -> UploadReport:
+def _viewer(workspace: Workspace) -> Callable:
+    """The source viewer's route: GET view?source=S[&start=A&end=B][&v=SHA][&page=N]."""
+    from fastapi.responses import HTMLResponse, PlainTextResponse
+
+    def view(source: str, start: int | None = None, end: int | None = None, v: str | None = None,
+             page: int | None = None):
+        headers = {"Content-Security-Policy": VIEW_POLICY, "X-Content-Type-Options": "nosniff",
+                   "Referrer-Policy": "no-referrer"}
+        try:
+            doc = workspace.assistant().documents.get(source)
+        except ScoqaError as err:
+            return PlainTextResponse(str(err), status_code=503, headers=headers)
+        if doc is None:
+            return PlainTextResponse(f"{source} is not in the index", status_code=404, headers=headers)
+        if (start is None) != (end is None):
+            return PlainTextResponse("give both start and end, or neither", status_code=400, headers=headers)
+        try:
+            return HTMLResponse(viewer_html(doc, start, end, v, page), headers=headers)
+        except ValueError as err:
+            return PlainTextResponse(str(err), status_code=400, headers=headers)
+
+    return view
+
+
+def _progress_to(progress: gr.Progress) -> Callable[[str, int, int], None]:
+    """A build's progress (stage, done, total) as the page's progress bar."""
+    return lambda stage, done, total: progress((done, total) if total else None, desc=f"{stage}", unit="")
+
+
+def add_received_files(workspace: Workspace, files: Sequence[str | Path],
+                       notify: Callable[[str], None] = lambda message: None,
+                       on_progress: Callable[[str, int, int], None] | None = None) -> UploadReport:
     """Add files received by the server (the upload control's and `/add_documents`' work), then
     delete the server's temporary copies, whatever became of them."""
     try:
-        return assistant.add_files([Path(f) for f in files], notify=notify)
+        return workspace.add_files([Path(f) for f in files], notify=notify, on_progress=on_progress)
     finally:
         for file in map(Path, files):
             file.unlink(missing_ok=True)
@@ -200,7 +352,8 @@ def chat_html(answer: Answer, turn: int = 1, documents: Mapping[str, Document] |
     supplies the documents' titles."""
     if answer.status == UNSURE and answer.guess is not None:
         c = answer.citations[0]
-        where = _where(turn, 1, c.source, c.start, c.end, c.date, _title(documents, c.source), c.page)
+        where = _where(turn, 1, c.source, c.start, c.end, c.date, _title(documents, c.source), c.page,
+                       _sha(documents, c.source))
         return (f"<div class='scoqa-unsure'><span class='scoqa-flag'>unsure: check the evidence</span>"
                 f"<p class='scoqa-answer-text'>Possibly: {_text(answer.guess.quote)}</p>"
                 f"<p class='scoqa-evidence'>{_quote_html(c, answer)} {_number(turn, 1)}</p>"
@@ -208,13 +361,13 @@ def chat_html(answer: Answer, turn: int = 1, documents: Mapping[str, Document] |
                 f"<p class='scoqa-muted'>confidence {answer.confidence:.2f}, below the "
                 f"answering threshold</p>{sources_html(answer, turn, documents)}</div>")
     if answer.text is None:
-        items = "".join(f"<li>{_where(turn, n, h.chunk.source, h.chunk.start, h.chunk.end, h.chunk.document.date, h.chunk.document.title)}</li>"
+        items = "".join(f"<li>{_where(turn, n, h.chunk.source, h.chunk.start, h.chunk.end, h.chunk.document.date, h.chunk.document.title, sha256=h.chunk.document.sha256)}</li>"
                         for n, h in enumerate(answer.related, 1))
         related = f"<p>Closest passages:</p><ul class='scoqa-cites'>{items}</ul>" if items else ""
         return (f"<div class='scoqa-notfound'><p class='scoqa-answer-text'>{_text(NOT_FOUND.capitalize())}.</p>"
                 f"{related}{sources_html(answer, turn, documents)}</div>")
     evidence = _quote_html(answer.citations[0], answer) if answer.citations else _text(answer.evidence or "")
-    items = "".join(f"<li>{_where(turn, n, c.source, c.start, c.end, c.date, _title(documents, c.source), c.page)}</li>"
+    items = "".join(f"<li>{_where(turn, n, c.source, c.start, c.end, c.date, _title(documents, c.source), c.page, _sha(documents, c.source))}</li>"
                     for n, c in enumerate(answer.citations, 1))
     return (f"<div class='scoqa-found'><p class='scoqa-answer-text'>{_text(answer.text)}</p>"
             f"<p class='scoqa-evidence'>{evidence} {_number(turn, 1)}</p>"
@@ -227,11 +380,12 @@ def sources_html(answer: Answer, turn: int = 1, documents: Mapping[str, Document
     found, as a collapsed section of the answer; each passage is the target of its [n]."""
     if not answer.citations:
         cards = [_card(turn, n, h.chunk.source, h.chunk.start, h.chunk.end, h.chunk.document.date,
-                       h.chunk.document.title, _text(h.chunk.text)) for n, h in enumerate(answer.related, 1)]
+                       h.chunk.document.title, _text(h.chunk.text), sha256=h.chunk.document.sha256)
+                 for n, h in enumerate(answer.related, 1)]
         head = "Related passages"
     else:
         cards = [_card(turn, n, c.source, c.start, c.end, c.date, _title(documents, c.source), _quote_html(c, answer),
-                       c.page)
+                       c.page, _sha(documents, c.source))
                  for n, c in enumerate(answer.citations, 1)]
         head = "Sources"
     if not cards:
@@ -293,19 +447,26 @@ def _number(turn: int, n: int) -> str:
     return f"<a class='scoqa-n' href='#{_anchor(turn, n)}'>[{n}]</a>"
 
 
+def _sha(documents: Mapping[str, Document] | None, source: str) -> str | None:
+    document = documents.get(source) if documents is not None else None
+    return document.sha256 if document is not None else None
+
+
 def _card(turn: int, n: int, source: str, start: int, end: int, date: str | None, title: str | None,
-          quote_html: str, page: int | None = None) -> str:
+          quote_html: str, page: int | None = None, sha256: str | None = None) -> str:
     return (f"<div class='scoqa-card' id='{_anchor(turn, n)}'><div class='scoqa-card-head'>"
-            f"{_where(turn, n, source, start, end, date, title, page)}</div><div class='scoqa-quote'>{quote_html}</div></div>")
+            f"{_where(turn, n, source, start, end, date, title, page, sha256)}</div><div class='scoqa-quote'>{quote_html}</div></div>")
 
 
 def _where(turn: int, n: int, source: str, start: int, end: int, date: str | None, title: str | None,
-           page: int | None = None) -> str:
+           page: int | None = None, sha256: str | None = None) -> str:
+    """A citation's head: its number, file, title, where it stands, date, and a link that opens
+    it in the source viewer."""
     when = f" · {_text(date)}" if date else ""
     named = f" <span class='scoqa-title'>{_text(title)}</span>" if title else ""
     where = f"page {page} · chars" if page else "chars"
     return (f"{_number(turn, n)}<span class='scoqa-file'>{_text(source)}</span>{named} "
-            f"<span class='scoqa-where'>{where} {start}–{end}{when}</span>")
+            f"<span class='scoqa-where'>{where} {start}–{end}{when}</span>{open_link(source, start, end, sha256, page)}")
 
 
 def _text(text: str) -> str:

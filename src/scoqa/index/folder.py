@@ -19,8 +19,8 @@ import numpy as np
 
 from ..ingest.chunk import search_text
 from ..records import Chunk, Document
-from .protocol import (BM25_PARAMS, DAMAGE, FORMAT_VERSION, REBUILD_HINT, Changes, DenseSpec, IndexMissing, IndexUnavailable,
-                    StoredChunk, chunk_id, document_from_json, document_to_json, keyword_tokens)
+from .protocol import (BM25_PARAMS, CATALOG, DAMAGE, FORMAT_VERSION, REBUILD_HINT, Changes, DenseSpec, IndexMissing, IndexUnavailable,
+                    StoredChunk, chunk_id, document_from_json, document_to_json, keyword_tokens, read_json)
 
 def build_dense(vectors: np.ndarray, spec: DenseSpec):
     """A FAISS inner-product index over unit vectors (inner product = cosine)."""
@@ -63,9 +63,11 @@ class FolderStore:
     Implements `scoqa.index.protocol.ChunkStore`; rows are FAISS and BM25 positions, ids name chunks."""
 
     def __init__(self, folder: Path, manifest: dict, documents: list[Document], chunk_rows: np.ndarray,
-                 vectors: np.ndarray, dense, bm25, fp_offsets: np.ndarray, fp_values: np.ndarray):
+                 vectors: np.ndarray, dense, bm25, fp_offsets: np.ndarray, fp_values: np.ndarray,
+                 catalog: dict | None = None):
         self.folder = folder
         self.manifest = manifest
+        self.catalog = catalog or {}
         self.documents = documents
         self.chunk_rows = chunk_rows
         self.matrix = vectors
@@ -159,7 +161,7 @@ class FolderStore:
         vectors = np.stack(matrix) if matrix else np.zeros((0, dimension), np.float32)
         manifest = dict(changes.manifest, documents={doc.source: doc.sha256 for doc in changes.documents})
         write_generation(self.folder, manifest, changes.documents, np.array(rows, dtype=np.int64).reshape(-1, 3),
-                         vectors, prints, changes.dense, texts)
+                         vectors, prints, changes.dense, texts, changes.catalog)
 
     @staticmethod
     def open(folder: Path) -> "FolderStore":
@@ -238,12 +240,14 @@ def _load(generation: Path) -> FolderStore:
     bm25 = bm25s.BM25.load(str(generation / "bm25"), mmap=False) if n else None
     if bm25 is not None and bm25.scores["num_docs"] != n:
         raise IndexUnavailable(f"the index at {generation.parent} is damaged (BM25 size disagrees); {REBUILD_HINT}")
-    return FolderStore(generation.parent, manifest, documents, chunk_rows, vectors, dense, bm25, fp_offsets, fp_values)
+    catalog = read_json(generation / CATALOG, {})
+    return FolderStore(generation.parent, manifest, documents, chunk_rows, vectors, dense, bm25, fp_offsets, fp_values,
+                       catalog)
 
 
 def write_generation(folder: Path, manifest: dict, documents: Sequence[Document], chunk_rows: np.ndarray,
                      vectors: np.ndarray, fingerprint_list: Sequence[np.ndarray], spec: DenseSpec,
-                     search_texts: Sequence[str]) -> Path:
+                     search_texts: Sequence[str], catalog: dict | None = None) -> Path:
     """Write a complete new generation, then switch CURRENT to it and remove older ones.
     Call inside `writing(folder)`."""
     import bm25s
@@ -269,6 +273,8 @@ def write_generation(folder: Path, manifest: dict, documents: Sequence[Document]
         np.save(tmp / "fingerprints.npy", values.astype(np.uint64))
         if spec.kind != "flat":
             faiss.write_index(build_dense(vectors, spec), str(tmp / "dense.faiss"))
+        if catalog:
+            (tmp / CATALOG).write_text(json.dumps(catalog, ensure_ascii=False), encoding="utf-8")
         if len(search_texts):
             bm25 = bm25s.BM25(**BM25_PARAMS)
             bm25.index(keyword_tokens(search_texts), show_progress=False)

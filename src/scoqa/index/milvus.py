@@ -30,7 +30,7 @@ import numpy as np
 
 from ..records import Chunk, Document
 from .protocol import (BM25_PARAMS, DAMAGE, FORMAT_VERSION, REBUILD_HINT, Changes, DenseSpec, IndexMissing, IndexUnavailable,
-                    StoredChunk, document_from_json, document_to_json, keyword_tokens)
+                    CATALOG, StoredChunk, document_from_json, document_to_json, keyword_tokens, read_json, write_json)
 
 TOKEN_VARIABLE = "SCOQA_MILVUS_TOKEN"
 LITE_COLLECTION = "scoqa"
@@ -114,6 +114,10 @@ class MilvusStore:
         self.chunks_name, self.documents_name, self.manifest_name = (f"{name}_chunks", f"{name}_documents",
                                                                      f"{name}_manifest")
         self.manifest = dict(manifest, documents={doc.source: doc.sha256 for doc in documents})
+        # The catalog may outgrow the manifest row (64 KiB), so it lives in the index folder,
+        # written right after each switch; a crash between the two leaves it one build behind.
+        catalog = read_json(Path(folder) / CATALOG, {})
+        self.catalog = catalog if catalog.get("generation") == manifest.get("generation") else {}
         self.documents = documents
         self.by_source = {doc.source: doc for doc in documents}
         generation, floor = manifest.get("generation", 0), manifest.get("floor", 0)
@@ -338,6 +342,9 @@ class MilvusStore:
         self.client.upsert(self.manifest_name, [{"pk": "manifest", "placeholder": [1.0, 0.0],
                                                  "json": json.dumps(manifest, ensure_ascii=False)}])
         self.client.flush(self.manifest_name)
+        if changes.catalog:
+            Path(self.folder).mkdir(parents=True, exist_ok=True)
+            write_json(Path(self.folder) / CATALOG, dict(changes.catalog, generation=new))
         for collection in (self.chunks_name, self.documents_name):
             self.client.delete(collection, filter=f"born < {floor} or died <= {new}")
 

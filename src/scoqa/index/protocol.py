@@ -11,11 +11,12 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import os
 import re
 import threading
 import unicodedata
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Protocol, Sequence
 
@@ -31,6 +32,7 @@ REBUILD_HINT = "rebuild it with: scoqa index --rebuild"
 # Anserini's BM25 settings; on SciFact's train queries they beat bm25s's defaults (k1 1.5, b 0.75)
 # inside the hybrid (nDCG@10 0.738 against 0.734; eval/beir.py).
 BM25_PARAMS = {"k1": 0.9, "b": 0.4}
+CATALOG = "catalog.json"  # a folder index's generation holds it; a Milvus index's folder
 FORMAT_VERSION = 1
 # What reading a damaged index raises (a truncated or garbled file, a missing part); anything
 # else, a MemoryError say, is not damage and is not reported as such.
@@ -96,13 +98,16 @@ class NewChunk:
 class Changes:
     """One build's outcome. The store keeps its chunks of the `documents` whose content is
     unchanged (same source and hash), drops every other chunk, and adds `added`; with
-    `replace`, it drops every old chunk."""
+    `replace`, it drops every old chunk. `catalog` is what the index tells a person about its
+    files (`scoqa.index.catalog`): the paths it was built from, per document when it was indexed,
+    its passages and any warning, and each skipped file with its reason."""
 
     manifest: dict  # model, chunker, root
     documents: tuple[Document, ...]
     added: tuple[NewChunk, ...]
     dense: DenseSpec
     replace: bool = False
+    catalog: dict = field(default_factory=dict)
 
 
 class ChunkStore(Protocol):
@@ -111,6 +116,7 @@ class ChunkStore(Protocol):
 
     folder: Path  # the index folder the user names
     manifest: dict
+    catalog: dict  # the last commit's `Changes.catalog` ({} for an index written before it)
     documents: list[Document]
     by_source: dict[str, Document]
 
@@ -186,6 +192,21 @@ def document_to_json(doc: Document) -> str:
     return json.dumps({"source": doc.source, "sha256": doc.sha256, "date": doc.date, "title": doc.title,
                        "content": doc.content, "sections": doc.sections, "pages": doc.pages, "text": doc.text},
                       ensure_ascii=False)
+
+
+def write_json(path: Path, value) -> None:
+    """Write JSON to `path` whole or not at all (a temporary file, then one atomic rename)."""
+    partial = path.with_name(path.name + ".tmp")
+    partial.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
+    os.replace(partial, path)
+
+
+def read_json(path: Path, default):
+    """The JSON at `path`, or `default` if there is none or it cannot be read."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return default
 
 
 @contextmanager

@@ -1,9 +1,11 @@
-"""Adding uploaded files to a live index without ever losing a document.
+"""Adding uploaded files to a live index without ever losing a document, and taking one out.
 
 Each file is staged in a temporary folder beside `uploads/` and judged on its own (type, size,
 readable text, something searchable) before anything indexed is touched; only files that pass
 replace their namesakes in `uploads/`, each with one atomic rename, and the index is rebuilt
-incrementally. A refused file never replaces or removes an existing one.
+incrementally from the paths it was built from (`scoqa.index.build.reindex`). A refused file never
+replaces or removes an existing one. Removing an uploaded document moves its file aside, commits
+the index without it, and only then deletes the file (or puts it back if the commit fails).
 """
 from __future__ import annotations
 
@@ -15,14 +17,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from ..errors import ScoqaError
 from ..ingest.formats import SUFFIXES, UnreadableFile, read_document
 from ..retrieve.embed import Embeds
-from .build import NOTHING_SEARCHABLE, build_index
-from .protocol import ChunkStore
+from .build import NOTHING_SEARCHABLE, Progress, reindex
+from .protocol import Changes, ChunkStore, DenseSpec, writing
+from .registry import open_store
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 UPLOADS = "uploads"
 STAGING_PREFIX = ".uploads-staging-"  # hidden, so `scoqa index` on the folder never picks it up
+REMOVING_PREFIX = ".uploads-removing-"
+
+
+class CannotRemove(ScoqaError):
+    """A document that cannot be removed here (not indexed, or not uploaded)."""
 
 
 @dataclass(frozen=True)
@@ -43,15 +52,35 @@ class UploadReport:
     outcomes: tuple[UploadOutcome, ...]
     documents: int
 
+    @property
+    def committed(self) -> bool:
+        """Whether the index changed (some file was added or replaced)."""
+        return any(o.status in ("added", "replaced") for o in self.outcomes)
+
     def to_json(self) -> dict:
         return {"files": [o.__dict__ for o in self.outcomes], "documents": self.documents}
 
 
+@dataclass(frozen=True)
+class Removal:
+    """The removed document's source and how many documents remain searchable."""
+
+    source: str
+    documents: int
+    committed: bool = True
+
+    def to_json(self) -> dict:
+        return {"removed": self.source, "documents": self.documents}
+
+
 def add_uploads(index: ChunkStore, embedder: Embeds, files: Sequence[Path], names: Sequence[str] | None = None,
-                notify: Callable[[str], None] = lambda message: None) -> UploadReport:
+                notify: Callable[[str], None] = lambda message: None, on_progress: Progress | None = None,
+                settle: float = 0.0) -> UploadReport:
     """Stage, check and index `files` (named `names`, default their own names) into `uploads/`
-    of the indexed folder. The staging folder is removed whatever happens; the caller's own
-    copies are left to the caller. Raises IndexUnavailable if another process holds the index."""
+    of the indexed folder; the build re-reads the index's paths as `scoqa index` would
+    (`settle`: see `scoqa.index.build.build_index`). The staging folder is removed whatever happens;
+    the caller's own copies are left to the caller. Raises IndexUnavailable if another process
+    holds the index."""
     root = Path(index.manifest["root"])
     uploads = root / UPLOADS
     uploads.mkdir(parents=True, exist_ok=True)
@@ -73,13 +102,52 @@ def add_uploads(index: ChunkStore, embedder: Embeds, files: Sequence[Path], name
                 moving.append(source)
         documents = len(index.documents)
         if moving:
-            kept = {root / doc.source for doc in index.documents if (root / doc.source).is_file()}
-            report = build_index(sorted(kept | {root / s for s in moving}), index.folder, embedder,
-                                 base=root, progress=False, notify=notify)
+            report = reindex(index, embedder, extra=[uploads], settle=settle, complete=[root / s for s in moving],
+                             notify=notify, on_progress=on_progress)
             documents = report.documents
         return UploadReport(tuple(judged), documents)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def remove_upload(index: ChunkStore, source: str) -> Removal:
+    """Take the uploaded document `source` out of `uploads/` and out of the index, touching no
+    other document: its file is moved aside, the index is committed without it (nothing read
+    or embedded), then the file is deleted; if the commit fails the file is put back. Raises
+    CannotRemove for a source that is not an indexed upload, IndexUnavailable if another
+    process holds the index."""
+    if not is_upload(source):
+        raise CannotRemove(f"{source} is not an uploaded document; only files in {UPLOADS}/ can be removed here "
+                           "(delete a file from the indexed folder to take it out)")
+    root = Path(index.manifest["root"])
+    file = root / source
+    aside = Path(tempfile.mkdtemp(prefix=REMOVING_PREFIX, dir=root))
+    try:
+        with writing(index.folder):
+            index = open_store(index.folder)  # as it is now, should another process have written it
+            if source not in index.by_source:
+                raise CannotRemove(f"{source} is not in the index")
+            moved = file.is_file()
+            if moved:
+                os.replace(file, aside / file.name)
+            documents = tuple(doc for doc in index.documents if doc.source != source)
+            catalog = dict(index.catalog, documents={s: e for s, e in index.catalog.get("documents", {}).items()
+                                                     if s != source})
+            manifest = {key: index.manifest.get(key) for key in ("model", "chunker", "reading", "root")}
+            try:
+                index.commit(Changes(manifest, documents, (), DenseSpec(**index.manifest["dense"]), catalog=catalog))
+            except BaseException:
+                if moved:
+                    os.replace(aside / file.name, file)
+                raise
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)
+    return Removal(source, len(documents))
+
+
+def is_upload(source: str) -> bool:
+    """Whether a document came in through the chat's upload (it lives in `uploads/`)."""
+    return source.startswith(f"{UPLOADS}/")
 
 
 def _stage(file: Path, name: str, staging: Path, index: ChunkStore) -> tuple[UploadOutcome, Path | None]:

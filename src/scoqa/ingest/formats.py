@@ -66,12 +66,13 @@ def discover(paths: Iterable[Path], base: Path | None = None) -> tuple[Path, lis
     return base, sorted(files)
 
 
-def read_document(path: Path, base: Path) -> tuple[Document, str | None]:
-    """The file as a Document, and a warning (such as a fallback decoding) or None.
+def read_document(path: Path, base: Path, data: bytes | None = None) -> tuple[Document, str | None]:
+    """The file as a Document, and a warning (such as a fallback decoding) or None; `data`: its
+    bytes, if already read.
 
     Raises UnreadableFile with a short reason."""
     try:
-        data = path.read_bytes()
+        data = path.read_bytes() if data is None else data
     except OSError as err:
         raise UnreadableFile(f"cannot read: {err.strerror or err}") from None
     extracted = extract_text(data, path.suffix.lower())
