@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 from ..errors import ScoqaError
+from ..index.registry import DEFAULT, store_forms
 from ..packaged import offline
 from ..retrieve.fusion import Mode, names
 
@@ -46,9 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="embedding model: all-MiniLM-L6-v2 or a local sentence-transformers folder "
                                    "(default: the index's own model, else all-MiniLM-L6-v2)")
     p.add_argument("--rebuild", action="store_true", help="re-embed everything, ignoring the existing index")
-    p.add_argument("--store", help="where the index data lives: folder (in --index), milvus:PATH.db (Milvus Lite) "
-                                   "or milvus://HOST:PORT/COLLECTION (token in $SCOQA_MILVUS_TOKEN); "
-                                   "default: where it lives now, else folder")
+    p.add_argument("--store", help=f"where the index data lives: {store_forms()}; "
+                                   f"default: where it lives now, else {DEFAULT}")
     p.add_argument("--dense", choices=("auto", "flat", "ivf"), default="auto",
                    help="dense index: exact (flat), approximate (ivf), or chosen by size (auto)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
@@ -113,9 +113,8 @@ def _index(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..index.build import build_index
+    from ..index.registry import indexed_model, normalise_location
     from ..retrieve.embed import DEFAULT_MODEL, Embedder
-    from ..index.folder import indexed_model
-    from ..index.registry import normalise_location
 
     folder = index_folder(args.index)
     store = normalise_location(args.store) if args.store else None
@@ -129,9 +128,9 @@ def _index(args: argparse.Namespace) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
+    from ..index.registry import open_store
     from ..retrieve.embed import Embedder
     from ..retrieve.retriever import Retriever
-    from ..index.registry import open_store
     from ..userinput import printable, require_text
 
     if args.k < 1:
@@ -160,11 +159,10 @@ def _ensure_index(folder: Path, note=lambda message: None) -> Embedder | None:
     from tqdm import tqdm
 
     from ..index.build import build_index
+    from ..index.registry import index_exists
     from ..retrieve.embed import DEFAULT_MODEL, Embedder
-    from ..index.folder import current_generation
-    from ..index.registry import store_location
 
-    if store_location(folder) is not None or current_generation(folder) is not None:
+    if index_exists(folder):
         return None
     print(f"scoqa: no index at {folder}; indexing corpus/ first", file=sys.stderr)
     note("indexing corpus/ (there was no index yet)")

@@ -15,14 +15,13 @@ from typing import Callable, Collection, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from ..ingest.chunk import Chunker, ChunkSettings, search_text
+from ..analysis import Embeds, search_text
+from ..ingest.chunk import Chunker, ChunkSettings
 from ..ingest.formats import READING_VERSION, UnreadableFile, discover, read_document
 from ..records import Chunk, Document
-from ..retrieve.embed import Embeds
-from .folder import FolderStore
 from .protocol import (BM25_PARAMS, Changes, ChunkStore, DenseSpec, IndexMissing, IndexUnavailable, NewChunk, chunk_id,
                        fingerprints, writing)
-from .registry import POINTER, open_store, point_to, store_location
+from .registry import create_store, index_exists, location_of, open_store, point_to
 
 # Only a web page can clean down to nothing: every non-blank line of a user's own text is content.
 NOTHING_SEARCHABLE = "nothing searchable: only web page furniture (menus, link lists, widgets), no article text"
@@ -31,6 +30,10 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total): "Reading" fi
 
 @dataclass
 class BuildReport:
+    """What a build did: counts after it (`documents`, `chunks`), the chunks it embedded, the
+    sources added, changed and removed (sorted), the files skipped or read with a warning (with
+    why), why everything was rebuilt if it was, and the seconds it took."""
+
     folder: Path
     base: Path
     documents: int = 0
@@ -70,19 +73,14 @@ class BuildReport:
         return f"{', '.join(counts)}: {names}" if counts else ""
 
 
-def _empty(folder: Path, location: str) -> ChunkStore:
-    if location == "folder":
-        return FolderStore.empty(folder)
-    from .milvus import MilvusStore
-
-    return MilvusStore.create(folder, location)
-
-
 def _previous(folder: Path, location: str, model: str, settings: ChunkSettings, rebuild: bool,
               notify: Callable[[str], None]) -> tuple[ChunkStore | None, str | None]:
     """The existing index if its chunks and vectors can be reused, else why not."""
-    exists = (folder / "CURRENT").exists() or (folder / POINTER).exists()
-    if (store_location(folder) or "folder") != location:
+    try:
+        current, exists = location_of(folder), index_exists(folder)
+    except IndexUnavailable:  # `STORE` unreadable or its location unreachable: nothing there is reused
+        current, exists = None, True
+    if current != location:
         if exists:
             notify(f"moving the index to {location}; embedding everything")
         return None, "store changed" if exists else None
@@ -112,19 +110,26 @@ def build_index(paths: Sequence[Path], folder: Path, embedder: Embeds, *,
                 base: Path | None = None, progress: bool = True, store: str | None = None,
                 notify: Callable[[str], None] = lambda message: None, on_progress: Progress | None = None,
                 settle: float = 0.0, complete: Collection[Path] = ()) -> BuildReport:
-    """Index exactly the readable files under `paths` into the index at `folder`.
+    """Index exactly the readable files under `paths` into the index at `folder`, and report it.
 
-    `store` says where the data lives (`scoqa.index.registry.normalise_location`); None keeps the
-    index's present store (a new index: the folder). Sources are named relative to `base`
+    Only new or changed files (by content hash) are chunked and embedded; the rest keep their
+    chunks and vectors, unless the model, the chunker settings or the way files are read
+    changed, or `rebuild`, which re-embed everything. `store` says where the data lives (a
+    location `scoqa.index.registry.normalise_location` returned); None keeps the index's present
+    store (a new index: the folder); another moves the index there, embedding everything.
+    `dense`: "auto", "flat" or "ivf" (`DenseSpec.choose`). Sources are named relative to `base`
     (default: the paths' common folder). A file whose bytes are those already indexed is not
-    read again. With `settle` > 0 (seconds), a file modified more recently than that, or while
-    it was read, is taken to be still being written: it stays as it was indexed (or out, if
-    new) and is named in `report.settling`, for the next build to take; files in `complete`
-    (placed whole by one atomic rename) are exempt. The index records the paths, when each
-    document was indexed and each skipped file with its reason (`scoqa.index.catalog`).
+    read again; a file that cannot be read is skipped with its reason, and the build goes on.
+    With `settle` > 0 (seconds), a file modified more recently than that, or while it was read,
+    is taken to be still being written: it stays as it was indexed (or out, if new) and is
+    named in `report.settling`, for the next build to take; files in `complete` (placed whole
+    by one atomic rename) are exempt. The index records the paths, when each document was
+    indexed and each skipped file with its reason (`scoqa.index.catalog`). Readers of the index
+    see the old one until the new one is complete.
 
-    Raises FileNotFoundError for a missing path and IndexUnavailable if another process holds
-    the folder's write lock."""
+    Raises FileNotFoundError for a missing path, ValueError for a path outside `base` or an
+    unknown `dense`, and IndexUnavailable if another process holds the folder's write lock or
+    the store cannot be reached or written."""
     started = time.perf_counter()
     folder = Path(folder)
     base, files = discover(paths, base)
@@ -132,7 +137,7 @@ def build_index(paths: Sequence[Path], folder: Path, embedder: Embeds, *,
     complete = {Path(p).resolve() for p in complete}
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     with writing(folder):
-        location = store or store_location(folder) or "folder"
+        location = store or location_of(folder)
         old, report.rebuilt_because = _previous(folder, location, embedder.model, settings, rebuild, notify)
         reusable = {doc.source: doc for doc in old.documents} if old is not None else {}
         old_catalog = old.catalog if old is not None else {}
@@ -211,14 +216,14 @@ def build_index(paths: Sequence[Path], folder: Path, embedder: Embeds, *,
             "name": embedder.model, "dimension": embedder.dimension, "window": embedder.window}
         added = tuple(NewChunk(chunk_id(c.document, c.start, c.end), c, vector, tuple(fingerprints(c.text).tolist()), text)
                       for c, vector, text in zip(new_chunks, new_vectors, texts))
-        target = old if old is not None else _empty(folder, location)
+        target = old if old is not None else create_store(folder, location)
         for doc in documents:  # an index written before the catalog: passages counted once
             if "passages" not in entries[doc.source] and old is not None:
                 entries[doc.source]["passages"] = old.count({doc.source})
         target.commit(Changes({"model": model, "chunker": settings.to_dict(), "reading": READING_VERSION,
                                        "root": str(base)},
                               tuple(documents), added, spec, replace=old is None, catalog=catalog))
-        point_to(folder, None if location == "folder" else location)
+        point_to(folder, location)
         report.committed = True
     report.documents, report.chunks = len(documents), n_rows
     report.seconds = time.perf_counter() - started

@@ -17,10 +17,16 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from ..ingest.chunk import search_text
+from ..analysis import keyword_tokens, search_text
 from ..records import Chunk, Document
-from .protocol import (BM25_PARAMS, CATALOG, DAMAGE, FORMAT_VERSION, REBUILD_HINT, Changes, DenseSpec, IndexMissing, IndexUnavailable,
-                    StoredChunk, chunk_id, document_from_json, document_to_json, keyword_tokens, read_json)
+from .protocol import (BM25_PARAMS, CATALOG, DAMAGE, FORMAT_VERSION, REBUILD_HINT, Backend, Changes, DenseSpec,
+                       IndexMissing, IndexUnavailable, StoredChunk, chunk_id, document_from_json, document_to_json,
+                       read_json)
+
+SCHEME = "folder"
+POINTER_FILE = "CURRENT"  # names the generation readers see
+WRITE_ROWS = 100_000  # vectors handed to FAISS at once: bounds the float32 copy (150 MB at 384-d)
+
 
 def build_dense(vectors: np.ndarray, spec: DenseSpec):
     """A FAISS inner-product index over unit vectors (inner product = cosine)."""
@@ -33,11 +39,13 @@ def build_dense(vectors: np.ndarray, spec: DenseSpec):
         quantizer = faiss.IndexFlatIP(dim)
         index = faiss.IndexIVFFlat(quantizer, dim, spec.nlist, faiss.METRIC_INNER_PRODUCT)
         rng = np.random.default_rng(0)
+        # 64 training vectors a list: within FAISS's 39 to 256 (it warns below and samples down
+        # above); more would only cost time.
         sample = vectors if len(vectors) <= 64 * spec.nlist else vectors[np.sort(rng.choice(len(vectors), 64 * spec.nlist, replace=False))]
         index.train(np.ascontiguousarray(sample, dtype=np.float32))
         index.nprobe = spec.nprobe
-    for start in range(0, len(vectors), 100_000):
-        index.add(np.ascontiguousarray(vectors[start : start + 100_000], dtype=np.float32))
+    for start in range(0, len(vectors), WRITE_ROWS):
+        index.add(np.ascontiguousarray(vectors[start : start + WRITE_ROWS], dtype=np.float32))
     return index
 
 
@@ -109,28 +117,24 @@ class FolderStore:
         return [(self.ids[i], float(s)) for i, s in zip(rows[0], scores[0]) if i >= 0]
 
     def _bm25_all(self, terms: Sequence[str]) -> np.ndarray:
+        """The BM25 score of every chunk, by row: bm25s scores the whole vector at once."""
         known = self.bm25.get_tokens_ids(list(terms)) if terms and self.bm25 is not None else []
         return self.bm25.get_scores_from_ids(known) if known else np.zeros(len(self), dtype=np.float32)
 
-    def keyword_search(self, terms: Sequence[str], k: int) -> list[tuple[str, float]]:
+    def keyword_search(self, terms: Sequence[str], k: int, ids: Sequence[str] = ()) -> dict[str, float]:
         scores = self._bm25_all(terms)
         top = np.argpartition(-scores, k - 1)[:k] if k < len(self) else np.arange(len(self))
-        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+        found = {self.ids[i]: float(scores[i]) for i in top if scores[i] > 0}
+        found.update((name, float(scores[row]) if (row := self.rows.get(name)) is not None else 0.0) for name in ids)
+        return found
 
     def dense_scores(self, vector: np.ndarray, ids: Sequence[str]) -> dict[str, float]:
         rows = [self.rows[name] for name in ids]
         return dict(zip(ids, (np.asarray(self.matrix[rows]) @ vector).tolist()))
 
-    def keyword_scores(self, terms: Sequence[str], ids: Sequence[str]) -> dict[str, float]:
-        scores = self._bm25_all(terms)
-        return {name: float(scores[self.rows[name]]) for name in ids}
-
     def chunks(self, ids: Sequence[str]) -> dict[str, StoredChunk]:
         return {name: StoredChunk(name, self.chunk(i), tuple(self.fingerprint(i).tolist()))
                 for name in ids if (i := self.rows.get(name)) is not None}
-
-    def vectors(self, ids: Sequence[str]) -> np.ndarray:
-        return np.asarray(self.matrix[[self.rows[name] for name in ids]], dtype=np.float32)
 
     def commit(self, changes: Changes) -> None:
         """Write the next generation: the kept rows with their vectors, then the added ones,
@@ -164,7 +168,9 @@ class FolderStore:
                          vectors, prints, changes.dense, texts, changes.catalog)
 
     @staticmethod
-    def open(folder: Path) -> "FolderStore":
+    def open(folder: Path, location: str = SCHEME) -> "FolderStore":
+        """The index at `folder` as `CURRENT` names it. Raises IndexMissing when there is none,
+        IndexUnavailable when it is damaged or of another format."""
         folder = Path(folder)
         generation = current_generation(folder)
         if generation is None:
@@ -178,7 +184,9 @@ class FolderStore:
 
 
 def current_generation(folder: Path) -> Path | None:
-    pointer = folder / "CURRENT"
+    """The generation folder `CURRENT` names; None without one. Raises IndexUnavailable when it
+    names something else."""
+    pointer = folder / POINTER_FILE
     if not pointer.is_file():
         return None
     name = pointer.read_text(encoding="utf-8").strip()
@@ -187,20 +195,14 @@ def current_generation(folder: Path) -> Path | None:
     return folder / name
 
 
-def indexed_model(folder: Path) -> str | None:
-    """The embedding model an existing index was built with, if it can be read."""
-    from .registry import open_store, store_location
-
-    try:
-        if store_location(folder) is not None:
-            return open_store(folder).model
-        generation = current_generation(folder)
-        return read_manifest(generation)["model"]["name"] if generation else None
-    except (IndexUnavailable, KeyError, TypeError):
-        return None
+def _built_with(folder: Path, location: str) -> str | None:
+    generation = current_generation(folder)
+    return read_manifest(generation)["model"]["name"] if generation else None
 
 
 def read_manifest(generation: Path) -> dict:
+    """The manifest of a generation, after checking its format and every file's size. Raises
+    IndexUnavailable when it is unreadable, of another format, or a file is missing or cut."""
     try:
         manifest = json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
@@ -287,10 +289,10 @@ def write_generation(folder: Path, manifest: dict, documents: Sequence[Document]
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
         _fsync_tree(tmp)
         tmp.rename(final)
-        pointer = folder / "CURRENT.tmp"
+        pointer = folder / f"{POINTER_FILE}.tmp"
         pointer.write_text(final.name + "\n", encoding="utf-8")
         _fsync(pointer)
-        os.replace(pointer, folder / "CURRENT")
+        os.replace(pointer, folder / POINTER_FILE)
         _fsync(folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -315,3 +317,13 @@ def _fsync_tree(folder: Path) -> None:
             _fsync(path)
     _fsync(folder)
 
+
+BACKEND = Backend(
+    scheme=SCHEME,
+    forms=("folder (in --index)",),
+    normalise=lambda location: location if location == SCHEME else None,
+    exists=lambda folder, location: (folder / POINTER_FILE).is_file(),
+    built_with=_built_with,
+    open=FolderStore.open,
+    create=lambda folder, location: FolderStore.empty(folder),
+)

@@ -28,20 +28,26 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from ..analysis import keyword_tokens
 from ..records import Chunk, Document
-from .protocol import (BM25_PARAMS, DAMAGE, FORMAT_VERSION, REBUILD_HINT, Changes, DenseSpec, IndexMissing, IndexUnavailable,
-                    CATALOG, StoredChunk, document_from_json, document_to_json, keyword_tokens, read_json, write_json)
+from .protocol import (BM25_PARAMS, CATALOG, DAMAGE, FORMAT_VERSION, REBUILD_HINT, Backend, Changes, DenseSpec,
+                       IndexMissing, IndexUnavailable, StoredChunk, document_from_json, document_to_json, read_json,
+                       write_json)
 
+SCHEME = "milvus"
 TOKEN_VARIABLE = "SCOQA_MILVUS_TOKEN"
-LITE_COLLECTION = "scoqa"
-ALIVE = 2**62  # `died` of a row no build has dropped
+LITE_COLLECTION = "scoqa"  # a Milvus Lite file holds one index, so its collections need no chosen name
+ALIVE = 2**62  # `died` of a row no build has dropped: above any generation, within INT64
 PIECE = 16_000  # characters of document JSON a row holds: at most 64,000 bytes, under VARCHAR's 65,535
+# Rows an insert carries: 500 document pieces of at most 64,000 bytes are 32 MB, far under the
+# 512 MB a Milvus proxy accepts by default (proxy.grpc.serverMaxRecvSize).
 BATCH = 500
-TIMEOUT_S = 10.0
+TIMEOUT_S = 10.0  # a call's limit: an unreachable server is reported in seconds, not minutes
 
 
 def parse_server(location: str) -> tuple[str, str]:
-    """`milvus://HOST:PORT/COLLECTION` -> (client URI, collection name)."""
+    """`milvus://HOST:PORT/COLLECTION` -> (client URI, collection name). Raises IndexUnavailable
+    for an address without a host or port, or a collection name Milvus refuses."""
     parts = urlsplit(location)
     name = parts.path.strip("/")
     if not parts.hostname or not parts.port or not name.replace("_", "").isalnum() or name[0].isdigit():
@@ -218,14 +224,15 @@ class MilvusStore:
         return [(i, abs(s) / scale) for i, s in self._search(" ".join(terms), "sparse", k, condition,
                                                                {"metric_type": "BM25"})]
 
-    def keyword_search(self, terms: Sequence[str], k: int) -> list[tuple[str, float]]:
-        return self._keyword(terms, k, self.visible) if terms else []
-
-    def keyword_scores(self, terms: Sequence[str], ids: Sequence[str]) -> dict[str, float]:
-        scores = dict.fromkeys(ids, 0.0)
-        if terms and ids:
-            scores.update(self._keyword(terms, len(ids), f"{self.visible} and {_in('chunk', ids)}"))
-        return scores
+    def keyword_search(self, terms: Sequence[str], k: int, ids: Sequence[str] = ()) -> dict[str, float]:
+        # Milvus scores inside the server, by request: the k best, then only the named chunks
+        # that those left out (not a second pass over every chunk).
+        found = dict(self._keyword(terms, k, self.visible)) if terms else {}
+        rest = [i for i in ids if i not in found]
+        found.update(dict.fromkeys(rest, 0.0))
+        if terms and rest:
+            found.update(self._keyword(terms, len(rest), f"{self.visible} and {_in('chunk', rest)}"))
+        return found
 
     def _by_chunk(self, ids: Sequence[str], fields: list[str]) -> dict[str, dict]:
         if not ids:
@@ -234,12 +241,12 @@ class MilvusStore:
                                  output_fields=["chunk", *fields])
         return {row["chunk"]: row for row in rows}
 
-    def vectors(self, ids: Sequence[str]) -> np.ndarray:
-        rows = self._by_chunk(ids, ["vector"])
-        return np.array([rows[i]["vector"] for i in ids], dtype=np.float32).reshape(len(ids), -1)
-
     def dense_scores(self, vector: np.ndarray, ids: Sequence[str]) -> dict[str, float]:
-        return dict(zip(ids, (self.vectors(ids) @ vector).tolist())) if ids else {}
+        if not ids:
+            return {}
+        rows = self._by_chunk(ids, ["vector"])
+        vectors = np.array([rows[i]["vector"] for i in ids], dtype=np.float32).reshape(len(ids), -1)
+        return dict(zip(ids, (vectors @ vector).tolist()))
 
     def chunks(self, ids: Sequence[str]) -> dict[str, StoredChunk]:
         rows = self._by_chunk(ids, ["source", "start", "end", "fingerprints"])
@@ -354,3 +361,30 @@ def _dimension(description: dict) -> int:
         if field["name"] == "vector":
             return int(field["params"]["dim"])
     raise IndexUnavailable("the chunks collection has no vector field")
+
+
+def normalise(location: str) -> str | None:
+    """`milvus://HOST:PORT/COLLECTION` as it is (checked), `milvus:PATH.db` with PATH made
+    absolute; None for anything else."""
+    if location.startswith("milvus://"):
+        parse_server(location)
+        return location
+    if location.startswith("milvus:") and location.endswith(".db") and len(location) > len("milvus:.db"):
+        return "milvus:" + str(Path(location[len("milvus:"):]).expanduser().resolve())
+    return None
+
+
+def _exists(folder: Path, location: str) -> bool:
+    client, name = _connect(location)
+    return bool(client.has_collection(f"{name}_manifest"))
+
+
+BACKEND = Backend(
+    scheme=SCHEME,
+    forms=("milvus:PATH.db (Milvus Lite)", f"milvus://HOST:PORT/COLLECTION (token in ${TOKEN_VARIABLE})"),
+    normalise=normalise,
+    exists=_exists,
+    built_with=lambda folder, location: MilvusStore.open(folder, location).model,
+    open=MilvusStore.open,
+    create=MilvusStore.create,
+)

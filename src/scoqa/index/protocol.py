@@ -13,12 +13,11 @@ import hashlib
 import json
 import os
 import re
-import threading
 import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Protocol, Sequence
+from typing import Callable, Iterator, Protocol, Sequence
 
 import numpy as np
 
@@ -33,6 +32,8 @@ REBUILD_HINT = "rebuild it with: scoqa index --rebuild"
 # inside the hybrid (nDCG@10 0.738 against 0.734; eval/beir.py).
 BM25_PARAMS = {"k1": 0.9, "b": 0.4}
 CATALOG = "catalog.json"  # a folder index's generation holds it; a Milvus index's folder
+# The folder's layout and the Milvus schema; an index of another format is refused with
+# REBUILD_HINT. Raise it with any change that an older scoqa could not read.
 FORMAT_VERSION = 1
 # What reading a damaged index raises (a truncated or garbled file, a missing part); anything
 # else, a MemoryError say, is not damage and is not reported as such.
@@ -57,11 +58,15 @@ class DenseSpec:
 
     @staticmethod
     def choose(kind: str, n: int) -> "DenseSpec":
+        """The spec for `kind` ("auto", "flat" or "ivf") over n chunks; raises ValueError for
+        another kind."""
         if kind == "auto":
             kind = "flat" if n <= EXACT_LIMIT else "ivf"
         if kind == "flat":
             return DenseSpec("flat")
         if kind == "ivf":
+            # FAISS's guidelines: about 4 * sqrt(n) lists, and at least 39 training vectors a
+            # list (fewer and its k-means warns); eval/scale.py measured the recall this gives.
             return DenseSpec("ivf", nlist=max(1, min(int(4 * np.sqrt(n)), n // 39)))
         raise ValueError(f"unknown dense index kind {kind!r} (auto, flat, ivf)")
 
@@ -111,58 +116,109 @@ class Changes:
 
 
 class ChunkStore(Protocol):
-    """What retrieval, building and answering need of an index. Scores: cosine for dense,
-    BM25 for keywords (the query as analysed terms, `keyword_tokens`)."""
+    """What retrieval, building and answering need of an index; `scoqa.index.folder.FolderStore`
+    and `scoqa.index.milvus.MilvusStore` implement it, and must rank alike (the tests run the
+    same scenarios on both).
 
-    folder: Path  # the index folder the user names
+    Chunks are named by `chunk_id` (24 hex digits). An id passed in is one this store returned
+    (from a search, or `chunks`); what an id it does not hold does is stated per method. Offsets
+    (`Chunk.start`, `Chunk.end`) count Unicode code points of `Document.text`. Scores: cosine
+    (inner product of unit vectors, in [-1, 1]) for dense, BM25 (Lucene's variant, `BM25_PARAMS`;
+    0.0 for a chunk holding none of the terms) for keywords. A store opened before a commit
+    keeps answering from the index as it was; `commit` makes the next one.
+
+    - `folder`: the index folder the user names (`--index`), wherever the data lives.
+    - `manifest`: what the index was built with: "model" (name, dimension, window), "chunker",
+      "reading", "root" (the folder the sources are relative to), "dense", "bm25", "format".
+    - `catalog`: the last commit's `Changes.catalog` ({} for an index written before it).
+    - `documents`: every indexed document (in no promised order); `by_source` maps source to it.
+    """
+
+    folder: Path
     manifest: dict
-    catalog: dict  # the last commit's `Changes.catalog` ({} for an index written before it)
+    catalog: dict
     documents: list[Document]
     by_source: dict[str, Document]
 
     @property
-    def model(self) -> str: ...
-
-    def __len__(self) -> int: ...
-
-    def count(self, sources: set[str]) -> int:
-        """How many chunks the store holds for these documents."""
+    def model(self) -> str:
+        """The name of the embedding model that made the index's vectors."""
         ...
 
-    def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]: ...
+    def __len__(self) -> int:
+        """How many chunks the index holds."""
+        ...
 
-    def keyword_search(self, terms: Sequence[str], k: int) -> list[tuple[str, float]]: ...
+    def count(self, sources: set[str]) -> int:
+        """How many chunks the store holds for the documents of these sources (unknown sources
+        count 0)."""
+        ...
 
-    def dense_scores(self, vector: np.ndarray, ids: Sequence[str]) -> dict[str, float]: ...
+    def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """The k chunks (all, if fewer) most similar to `vector` (a unit vector of the index's
+        dimension, float32), as (id, cosine), best first. An approximate ("ivf") index may miss
+        some of the true k (recall@10 >= 0.95 at `DEFAULT_NPROBE`). k >= 1."""
+        ...
 
-    def keyword_scores(self, terms: Sequence[str], ids: Sequence[str]) -> dict[str, float]: ...
+    def keyword_search(self, terms: Sequence[str], k: int, ids: Sequence[str] = ()) -> dict[str, float]:
+        """BM25 scores for `terms` (`scoqa.analysis.keyword_tokens` of the query), scored once:
+        the k best-scoring chunks that hold any of the terms, and every chunk named in `ids`
+        whatever its score, in one mapping from id to score, in no particular order. Which of
+        several chunks tied at the k-th score are kept is unspecified. No terms give 0.0 for each
+        of `ids` and nothing else. An id in `ids` that the store does not hold gets 0.0, as a
+        chunk without the terms does (a BM25 index cannot tell them apart). k >= 1."""
+        ...
 
-    def chunks(self, ids: Sequence[str]) -> dict[str, StoredChunk]: ...
+    def dense_scores(self, vector: np.ndarray, ids: Sequence[str]) -> dict[str, float]:
+        """The cosine of `vector` with each chunk of `ids`, by id (exact, whatever the dense index
+        kind). Raises KeyError for an id the store does not hold."""
+        ...
 
-    def vectors(self, ids: Sequence[str]) -> np.ndarray: ...
+    def chunks(self, ids: Sequence[str]) -> dict[str, StoredChunk]:
+        """The stored chunks of `ids`, by id; ids the store does not hold are left out."""
+        ...
 
-    def commit(self, changes: Changes) -> None: ...
-
-
-_STEMMERS = threading.local()
-
-
-def _stemmer():
-    """The English Snowball stemmer of this thread: a PyStemmer object may not be shared
-    between threads, and the chat asks from several."""
-    if not hasattr(_STEMMERS, "english"):
-        import Stemmer
-
-        _STEMMERS.english = Stemmer.Stemmer("english")
-    return _STEMMERS.english
+    def commit(self, changes: Changes) -> None:
+        """Apply one build's `Changes` atomically: a reader sees the old index or the new one,
+        never a mixture, even if the process dies midway. Call inside `writing(folder)`. Raises
+        IndexUnavailable when the store cannot take them (a Milvus collection of another
+        dimension); OSError and the backend's own errors pass through, the old index intact."""
+        ...
 
 
-def keyword_tokens(texts: Sequence[str]) -> list[list[str]]:
-    """BM25 terms: lower-cased words without English stop words, Snowball-stemmed."""
-    import bm25s
+@dataclass(frozen=True)
+class Backend:
+    """One kind of store, as `scoqa.index.registry` knows it: a new backend is a module that
+    defines one of these and one line in the registry's `BACKENDS`.
 
-    return bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False,
-                          show_progress=False)
+    A location names where an index's data lives: `scheme` alone or `scheme:DETAILS`
+    ("folder", "milvus:PATH.db", "milvus://HOST:PORT/COLLECTION").
+
+    - `forms`: the location's spellings, each with a note, for help and error messages.
+    - `normalise(location)`: the location in its one canonical spelling (a path made absolute),
+      None when it is no form of this backend; raises IndexUnavailable for a form with bad
+      details (an address without a port).
+    - `exists(folder, location)`: whether an index, perhaps damaged, is there; may raise
+      IndexUnavailable when the location cannot be reached.
+    - `built_with(folder, location)`: the embedding model the index there was built with,
+      cheaply (without loading the index); None when there is none.
+    - `open(folder, location)`: the index; raises IndexMissing when there is none, and
+      IndexUnavailable when it is damaged, of another format, or unreachable.
+    - `create(folder, location)`: a store for a first build or a rebuild, which drops every
+      old chunk when it commits (`Changes.replace`); what was there stays readable until then.
+    """
+
+    scheme: str
+    forms: tuple[str, ...]
+    normalise: Callable[[str], str | None]
+    exists: Callable[[Path, str], bool]
+    built_with: Callable[[Path, str], str | None]
+    open: Callable[[Path, str], ChunkStore]
+    create: Callable[[Path, str], ChunkStore]
+
+
+# A sentence shorter than this, normalised, is too common to mark a copy ("Read more.").
+_FINGERPRINT_MIN_CHARS = 20
 
 
 def _normalise(sentence: str) -> str:
@@ -176,12 +232,13 @@ def fingerprints(text: str) -> np.ndarray:
     hashes = []
     for start, end in sentences(text):
         norm = _normalise(text[start:end])
-        if len(norm) >= 20:
+        if len(norm) >= _FINGERPRINT_MIN_CHARS:
             hashes.append(int.from_bytes(hashlib.blake2b(norm.encode(), digest_size=8).digest(), "little"))
     return np.array(sorted(set(hashes)), dtype=np.uint64)
 
 
 def document_from_json(row: dict) -> Document:
+    """A document as `document_to_json` wrote it (an index's documents)."""
     return Document(source=row["source"], text=row["text"], sha256=row["sha256"], date=row["date"],
                     title=row["title"], content=tuple(tuple(span) for span in row["content"]),
                     sections=tuple(tuple(section) for section in row.get("sections", ())),
@@ -189,6 +246,7 @@ def document_from_json(row: dict) -> Document:
 
 
 def document_to_json(doc: Document) -> str:
+    """One line of JSON holding the whole document, its text as extracted."""
     return json.dumps({"source": doc.source, "sha256": doc.sha256, "date": doc.date, "title": doc.title,
                        "content": doc.content, "sections": doc.sections, "pages": doc.pages, "text": doc.text},
                       ensure_ascii=False)

@@ -1,24 +1,53 @@
-"""Which store holds the index at a folder, and opening it.
+"""Which store holds the index at a folder, and opening, making and finding one: the only place
+that knows the backends. A location names where the data lives, by scheme (`BACKENDS`):
+"folder", "milvus:PATH.db", "milvus://HOST:PORT/COLLECTION".
 
-The index folder (`--index`, default .scoqa/index) always exists. For a folder index it holds
-the data; for a Milvus index it holds only `STORE`, a one-line JSON file naming where the data
-lives, so `ask`, `search`, `serve` and `eval` find it without a flag.
+The index folder (`--index`, default .scoqa/index) always exists. For the default store it
+holds the data; for any other it holds only `STORE`, a one-line JSON file naming the location,
+so `ask`, `search`, `serve` and `eval` find it without a flag.
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from .protocol import ChunkStore, IndexUnavailable
+from . import folder, milvus
+from .protocol import Backend, ChunkStore, IndexUnavailable
 
+# One registration per backend: a new one is a module defining its `Backend`, added here.
+BACKENDS: dict[str, Backend] = {backend.scheme: backend for backend in (folder.BACKEND, milvus.BACKEND)}
+DEFAULT = folder.BACKEND.scheme  # where an index lives unless told: in its own folder
 POINTER = "STORE"
 
 
-def store_location(folder: Path) -> str | None:
-    """Where the data of the index at `folder` lives, if not in the folder itself."""
+def store_forms() -> str:
+    """Every location's spellings, for help and error messages."""
+    forms = [form for backend in BACKENDS.values() for form in backend.forms]
+    return ", ".join(forms[:-1]) + " or " + forms[-1] if len(forms) > 1 else forms[0]
+
+
+def _backend(location: str) -> Backend:
+    backend = BACKENDS.get(location.split(":", 1)[0])
+    if backend is None:
+        raise IndexUnavailable(f"unknown store {location!r}: use {store_forms()}")
+    return backend
+
+
+def normalise_location(location: str) -> str:
+    """`location` in its canonical spelling (a Milvus Lite path made absolute). Raises
+    IndexUnavailable for a location no backend takes, or one with bad details."""
+    normalised = _backend(location).normalise(location)
+    if normalised is None:
+        raise IndexUnavailable(f"unknown store {location!r}: use {store_forms()}")
+    return normalised
+
+
+def location_of(folder: Path) -> str:
+    """Where the data of the index at `folder` lives (`DEFAULT` unless `STORE` says otherwise).
+    Raises IndexUnavailable when `STORE` is unreadable."""
     pointer = Path(folder) / POINTER
     if not pointer.is_file():
-        return None
+        return DEFAULT
     try:
         return json.loads(pointer.read_text(encoding="utf-8"))["store"]
     except (OSError, ValueError, KeyError, TypeError):
@@ -26,37 +55,40 @@ def store_location(folder: Path) -> str | None:
                                f"index again with: scoqa index --store LOCATION") from None
 
 
-def point_to(folder: Path, location: str | None) -> None:
-    """Record in the index folder where its data lives (None: in the folder)."""
+def point_to(folder: Path, location: str) -> None:
+    """Record in the index folder where its data lives."""
     folder.mkdir(parents=True, exist_ok=True)
     pointer = folder / POINTER
-    if location is None:
+    if location == DEFAULT:
         pointer.unlink(missing_ok=True)
     else:
         pointer.write_text(json.dumps({"store": location}) + "\n", encoding="utf-8")
 
 
-def normalise_location(location: str) -> str:
-    """`folder`, `milvus:PATH.db` (made absolute) or `milvus://HOST:PORT/COLLECTION`."""
-    if location == "folder":
-        return location
-    if location.startswith("milvus://"):
-        from .milvus import parse_server
+def index_exists(folder: Path) -> bool:
+    """Whether the folder holds or names an index, perhaps a damaged one. Raises
+    IndexUnavailable when its location cannot be reached."""
+    location = location_of(Path(folder))
+    return _backend(location).exists(Path(folder), location)
 
-        parse_server(location)
-        return location
-    if location.startswith("milvus:") and location.endswith(".db") and len(location) > len("milvus:.db"):
-        return "milvus:" + str(Path(location[len("milvus:"):]).expanduser().resolve())
-    raise IndexUnavailable(f"unknown store {location!r}: use folder, milvus:PATH.db or milvus://HOST:PORT/COLLECTION")
+
+def indexed_model(folder: Path) -> str | None:
+    """The embedding model the index at `folder` was built with, if it can be read."""
+    try:
+        location = location_of(Path(folder))
+        return _backend(location).built_with(Path(folder), location)
+    except (IndexUnavailable, KeyError, TypeError):
+        return None
 
 
 def open_store(folder: Path) -> ChunkStore:
-    """The index at `folder`, wherever its data lives."""
-    location = store_location(Path(folder))
-    if location is None:
-        from .folder import FolderStore
+    """The index at `folder`, wherever its data lives. Raises IndexMissing when there is none,
+    IndexUnavailable when it cannot be used (the message says how to fix it)."""
+    location = location_of(Path(folder))
+    return _backend(location).open(Path(folder), location)
 
-        return FolderStore.open(Path(folder))
-    from .milvus import MilvusStore
 
-    return MilvusStore.open(Path(folder), location)
+def create_store(folder: Path, location: str) -> ChunkStore:
+    """A store at `location` for the index folder `folder` to build into from scratch (a
+    first build or a rebuild; see `Backend.create`)."""
+    return _backend(location).create(Path(folder), location)

@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from ..analysis import Embeds
 from ..errors import ScoqaError
 from ..ingest.formats import SUFFIXES, UnreadableFile, read_document
-from ..retrieve.embed import Embeds
 from .build import NOTHING_SEARCHABLE, Progress, reindex
 from .protocol import Changes, ChunkStore, DenseSpec, writing
 from .registry import open_store
 
+# An upload larger than this is refused: a bound, chosen rather than measured, on what one chat
+# request makes the server read and hold.
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 UPLOADS = "uploads"
 STAGING_PREFIX = ".uploads-staging-"  # hidden, so `scoqa index` on the folder never picks it up
@@ -77,10 +79,12 @@ def add_uploads(index: ChunkStore, embedder: Embeds, files: Sequence[Path], name
                 notify: Callable[[str], None] = lambda message: None, on_progress: Progress | None = None,
                 settle: float = 0.0) -> UploadReport:
     """Stage, check and index `files` (named `names`, default their own names) into `uploads/`
-    of the indexed folder; the build re-reads the index's paths as `scoqa index` would
-    (`settle`: see `scoqa.index.build.build_index`). The staging folder is removed whatever happens;
-    the caller's own copies are left to the caller. Raises IndexUnavailable if another process
-    holds the index."""
+    of the indexed folder (`index.manifest["root"]`); the build re-reads the index's paths as
+    `scoqa index` would (`settle`: see `scoqa.index.build.build_index`). Returns one outcome per
+    file, in order (a refused file, with its reason, replaces nothing), and how many documents
+    the index then holds; `index` itself is not changed: open the index again to search the new
+    files. The staging folder is removed whatever happens; the caller's own copies are left to
+    the caller. Raises IndexUnavailable if another process holds the index."""
     root = Path(index.manifest["root"])
     uploads = root / UPLOADS
     uploads.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Callable, Iterator
 
+from ..analysis import chunk_heads
 from ..records import Chunk, Document
 from ..text import sentences, trim
 
@@ -42,7 +43,7 @@ class Chunker:
 
     `window_tokens(text)` counts the embedder's word pieces and `window` is its limit; the
     document title and the section's label are counted in, since they are embedded with the
-    chunk (see search_text)."""
+    chunk (`scoqa.analysis.search_text`)."""
 
     def __init__(self, settings: ChunkSettings = ChunkSettings(),
                  window_tokens: Callable[[str], int] | None = None, window: int | None = None):
@@ -53,7 +54,7 @@ class Chunker:
     def chunk(self, document: Document) -> list[Chunk]:
         chunks = []
         for start, end in _pieces(document):
-            reserve = sum(self._window_count(head) + 1 for head in _heads(document, start))
+            reserve = sum(self._window_count(head) + 1 for head in chunk_heads(document, start))
             units = list(self._units(document.text, start, end, reserve))
             for a, b in self._pack(units, reserve):
                 chunks.append(Chunk(document, units[a][0], units[b - 1][1]))
@@ -120,17 +121,3 @@ def _pieces(document: Document) -> Iterator[tuple[int, int]]:
             a, b = trim(document.text, a, b)
             if a < b:
                 yield a, b
-
-
-def _heads(document: Document, start: int) -> list[str]:
-    """The lines a chunk beginning at start is embedded with: the document title, then its
-    section's label."""
-    return [head for head in (document.title, document.label_at(start)) if head]
-
-
-def search_text(chunk: Chunk) -> str:
-    """What a chunk is embedded and keyword-indexed by: its text, headed by the document title
-    when the chunk does not already begin with it (later chunks of an article lose their
-    subject otherwise) and by its section's label."""
-    heads = [head for head in _heads(chunk.document, chunk.start) if not chunk.text.startswith(head)]
-    return "\n".join([*heads, chunk.text])

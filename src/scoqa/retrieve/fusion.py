@@ -5,8 +5,10 @@ from __future__ import annotations
 from enum import Enum
 from typing import Mapping, TypeVar
 
+from ..userinput import BadInput
+
 K = TypeVar("K")
-RRF_K = 60  # the constant of Cormack et al.'s reciprocal-rank fusion
+RRF_K = 60  # the constant of Cormack, Clarke and Büttcher's reciprocal-rank fusion (SIGIR 2009)
 
 
 class Mode(str, Enum):
@@ -29,13 +31,31 @@ def names(choices: type[Enum]) -> list[str]:
     return [member.value for member in choices]
 
 
+def mode_named(mode: str | Mode) -> Mode:
+    """The Mode a name spells; raises BadInput naming the modes for any other value."""
+    try:
+        return Mode(mode)
+    except ValueError:
+        raise BadInput(f"unknown mode {mode!r} (choose from {', '.join(names(Mode))})"[:200]) from None
+
+
+def fusion_named(fusion: str | Fusion) -> Fusion:
+    """The Fusion a name spells; raises BadInput naming the kinds for any other value."""
+    try:
+        return Fusion(fusion)
+    except ValueError:
+        raise BadInput(f"unknown fusion {fusion!r} (choose from {', '.join(names(Fusion))})"[:200]) from None
+
+
 def _ranks(scores: Mapping[K, float]) -> dict[K, int]:
     return {key: r for r, key in enumerate(sorted(scores, key=lambda key: (-scores[key], key)))}
 
 
 def fuse(dense: Mapping[K, float], keyword: Mapping[K, float], fusion: Fusion, dense_weight: float) -> dict[K, float]:
-    """One score per candidate. Both mappings hold every candidate. "weighted": cosine weighed
-    against BM25 divided by the best BM25 score; "rrf": the sum of 1 / (RRF_K + rank)."""
+    """One score per candidate, higher is better. Both mappings hold every candidate (else
+    ValueError). "weighted": `dense_weight` * cosine + (1 - `dense_weight`) * BM25 divided by the
+    best BM25 score (by 1 when none is above 0); "rrf": the sum of 1 / (RRF_K + rank) over both
+    rankings, ranks from 0, ties broken by key."""
     if dense.keys() != keyword.keys():
         raise ValueError("dense and keyword scores must cover the same candidates")
     if Fusion(fusion) is Fusion.RRF:
