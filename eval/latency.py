@@ -5,7 +5,7 @@ the Assistant, asks one untimed question to warm up, then asks every gold questi
 times and prints p50/p95/mean for the whole answer and, in a pass of their own, for its two
 costly stages (retrieval, and reading all k passages).
 
-    python eval/latency.py --data corpus --gold eval/gold.jsonl [--threads 2] [--quantize]
+    python eval/latency.py --data corpus --gold eval/gold.jsonl [--threads 2]
         [--compare-batch 32]
 
 `--compare-batch N` also times the reader reading N windows a forward pass instead of its own
@@ -45,7 +45,6 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("-k", type=int, default=AssistantSettings.k, help="passages read per question")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    parser.add_argument("--quantize", action="store_true", help="int8 dynamic quantisation of the reader")
     parser.add_argument("--compare-batch", type=int, metavar="N",
                         help="also time reading N windows a pass, alternating with the reader's own")
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -58,7 +57,7 @@ def main() -> None:
     embedder = Embedder(DEFAULT_MODEL)  # one model for building and asking, as in `scoqa ask`
     build_index([args.data], folder, embedder, progress=False)
     index = FolderStore.open(folder)
-    assistant = Assistant(Retriever(index, embedder), Reader.load(quantize=args.quantize), AssistantSettings(k=args.k))
+    assistant = Assistant(Retriever(index, embedder), Reader.load(), AssistantSettings(k=args.k))
     questions = [json.loads(line)["question"] for line in args.gold.read_text().splitlines() if line.strip()]
     assistant.ask(questions[0])  # loads the models; not timed
 
@@ -89,7 +88,7 @@ def main() -> None:
         reading.append((time.perf_counter() - t1) * 1000)
 
     s = assistant.reader.settings
-    compute = "int8" if s.quantize else "bf16" if s.bf16 else "fp32"
+    compute = "bf16" if s.bf16 else "fp32"
     print(f"{len(questions)} questions x {args.rounds} rounds, {len(index)} chunks, k={args.k}, "
           f"{args.threads} threads, reader {compute}, {platform.processor() or platform.machine()}")
     print(f"answer          {percentiles(total)}")

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from scoqa.answer.question import plan
-from scoqa.answer.reader import Span
+from scoqa.records import Span
 from scoqa.answer.rerank import (DEPTH, FEATURES, MODEL_DIR, SETTINGS_FILE, WEIGHTS_FILE, Reranker, RerankerSettings,
                           candidate_features)
 from train_reader import fit_logistic

@@ -1,12 +1,19 @@
-"""The plain records that flow one way through scoqa: Document -> Chunk -> Hit.
+"""The plain records that flow one way through scoqa: Document -> Chunk -> Hit -> Span (and on
+to the Answer and its Citations, `scoqa.answer.assistant`).
 
-Offsets always point into `Document.text`, which for .txt and .md files is the file's own
-decoded text, so a citation can be checked against the file itself.
+Offsets always count Unicode code points (Python string indices, not bytes or UTF-16 units)
+and point into `Document.text`, which for .txt and .md files is the file's own decoded text,
+so a citation can be checked against the file itself. Importing this module loads no model and
+no numerical library.
 """
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -31,7 +38,7 @@ class Document:
     pages: tuple[int, ...] = ()
 
     def label_at(self, offset: int) -> str | None:
-        """The label of the section that holds offset, if any."""
+        """The label of the section that holds offset (a code point of `text`), if any."""
         i = bisect_right(self.sections, (offset, float("inf"))) - 1
         return self.sections[i][2] if i >= 0 and offset < self.sections[i][1] else None
 
@@ -42,7 +49,7 @@ class Document:
 
 @dataclass(frozen=True)
 class Chunk:
-    """A passage of a document: `document.text[start:end] == text`."""
+    """A passage of a document: `document.text[start:end] == text`, offsets in code points."""
 
     document: Document
     start: int
@@ -68,10 +75,34 @@ class Location:
 
 @dataclass(frozen=True)
 class Hit:
-    """A retrieved chunk with the scores that ranked it."""
+    """A retrieved chunk with the scores that ranked it: `score` the fused one (higher is
+    better), `dense` the cosine and `bm25` the keyword score where they were computed, and
+    `also_in` the other places where a copy of the passage stands."""
 
     chunk: Chunk
     score: float
     dense: float | None = None
     bm25: float | None = None
     also_in: tuple[Location, ...] = ()
+
+
+@dataclass(frozen=True)
+class Span:
+    """One answer: ``passages[passage_index][start:end] == text``, offsets in code points of the
+    passage the reader was given.
+
+    ``confidence`` is a probability that the span answers the question (the reader's calibrated
+    one, or the re-ranker's). ``features`` are the reader's scores of the span
+    (``scoqa.answer.reader.FEATURES``, in order) and ``state`` the reader's last hidden layer at
+    the span's first token, its last token and the window's first token (shape ``(3, hidden)``,
+    float32): what a re-ranker reads without a second forward pass. Both are empty for spans that
+    no reader scored (an abbreviation spelt out by rule).
+    """
+
+    passage_index: int
+    start: int
+    end: int
+    text: str
+    confidence: float
+    features: tuple[float, ...] = ()
+    state: np.ndarray | None = field(default=None, compare=False, repr=False)

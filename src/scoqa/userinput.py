@@ -6,7 +6,8 @@ from .errors import ScoqaError
 
 
 class BadInput(ScoqaError):
-    """A value of the wrong type, or text that cannot be encoded as UTF-8."""
+    """A value of the wrong type or out of range, or text that cannot be encoded as UTF-8; the
+    message names what is allowed."""
 
 
 def require_text(value: object, what: str) -> str:
@@ -22,10 +23,12 @@ def require_text(value: object, what: str) -> str:
     return value
 
 
-def require_whole_number(value: object, what: str, low: int, high: int) -> int:
-    """`value` if it is an integer (not a bool, a float or a numeral in a string) in [low, high]."""
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise BadInput(f"{what} must be a whole number between {low} and {high}, not {value!r}"[:200])
+def require_whole_number(value: object, what: str, low: int, high: int | None = None) -> int:
+    """`value` if it is an integer (not a bool, a float or a numeral in a string) in [low, high]
+    (no upper bound when `high` is None)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        allowed = f"between {low} and {high}" if high is not None else f"of at least {low}"
+        raise BadInput(f"{what} must be a whole number {allowed}, not {value!r}"[:200])
     return value
 
 

@@ -15,15 +15,16 @@ from ..errors import ScoqaError
 from ..index.protocol import ChunkStore
 from ..index.registry import open_store
 from ..index.uploads import UploadReport, add_uploads
-from ..records import Chunk, Document, Hit, Location
+from ..records import Chunk, Document, Hit, Location, Span
 from ..retrieve.embed import Embedder
+from ..retrieve.fusion import mode_named
 from ..retrieve.retriever import Retriever
 from ..text import loose_pattern, sentences
-from ..userinput import require_text
+from ..userinput import require_text, require_whole_number
 from .abbreviations import CONFIDENCE, Glossary, first_expansion
 from .lists import MAX_ITEM_WORDS, item_spans, same_shape, widen_to_enumeration
 from .question import QuestionPlan, plan
-from .reader import Reader, Reads, Span
+from .reader import Reader, Reads
 from .rerank import DEPTH, Reranker, Reranks
 
 NOT_FOUND = "not found in the documents"
@@ -226,7 +227,11 @@ class Assistant:
         earlier questions, oldest first, so that a follow-up ("And where was it signed?") is
         searched in their context.
 
-        Raises BadQuestion for an empty or overlong question, BadInput for one that is not text."""
+        `k`: passages to read (None: the settings'); `mode`: "hybrid", "dense" or "bm25" (None:
+        the retriever's). Raises BadQuestion for an empty or overlong question, BadInput for one
+        that is not text, a `k` that is not a whole number of at least 1, or an unknown mode."""
+        k = self.k if k is None else require_whole_number(k, "k", 1)
+        mode = None if mode is None else mode_named(mode)
         question = require_text(question, "the question").strip()
         if not question:
             raise BadQuestion("the question is empty")
@@ -234,7 +239,6 @@ class Assistant:
         if len(question) > limit:
             raise BadQuestion(f"the question is too long ({len(question):,} characters; at most {limit:,})")
         retriever = self.retriever  # one index throughout, even if files are added meanwhile
-        k = k or self.k
         asked = plan(question, history, self._glossary_of(retriever.index))
         retrieved = retriever.search(asked.search_query, k=asked.depth(k), mode=mode)
         hits = asked.select(retrieved, k)

@@ -9,16 +9,19 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from ..records import Span
 from ..text import LIST_SEPARATOR
-from .reader import Span
 
 _SEPARATOR_AT_END = re.compile(rf"(?:{LIST_SEPARATOR.pattern})$")
 _ITEM_WORD = r"[^\W_][\w'’-]*"
 # An item may carry an aside: "UNODC (14 June 2011, Astana), UNESCAP (15 December 2015, ...)".
 _ASIDE = re.compile(r"\s*\([^()\n]*\)")
 _ASIDE_AT_END = re.compile(r"\s*\([^()\n]*\)$")
-# Items longer than this are clauses, not list items.
+# Items longer than this are clauses, not list items (a judgement, not a measurement).
 MAX_ITEM_WORDS = 6
+# Characters before a span searched for the separator that joins it to the item before: more
+# than an item of MAX_ITEM_WORDS words with its separator.
+_LOOK_BACK = 80
 
 
 def _kind(char: str) -> str:
@@ -39,17 +42,17 @@ def widen_to_enumeration(text: str, span: Span, min_items: int = 3, item_words: 
     start, end = span.start, span.end
     # "A, B and C" ends at C: an item joined by "and" is the last.
     inside = _separators(text, start, end)
-    joined = _SEPARATOR_AT_END.search(text, max(0, start - 80), start)
+    joined = _SEPARATOR_AT_END.search(text, max(0, start - _LOOK_BACK), start)
     last_item = bool(inside and _joins_last(inside[-1]) or not inside and joined and _joins_last(joined))
     while not last_item and (sep := LIST_SEPARATOR.match(text, _past_aside(text, end))) \
             and (found := item.match(text, sep.end())) and _kind(text[sep.end()]) == kind:
         end = found.end()
         last_item = _joins_last(sep)
-    while sep := _SEPARATOR_AT_END.search(text, max(0, start - 80), start):
+    while sep := _SEPARATOR_AT_END.search(text, max(0, start - _LOOK_BACK), start):
         if _joins_last(sep) and any(_joins_last(s) for s in _separators(text, start, end)):
             break  # that "and" closed another list
         item_end = _before_aside(text, sep.start())
-        segment = re.split(r"[,;:.!?()\n]|\s+and\s+|\s+[-–—]\s+", text[max(0, item_end - 80):item_end])[-1]
+        segment = re.split(r"[,;:.!?()\n]|\s+and\s+|\s+[-–—]\s+", text[max(0, item_end - _LOOK_BACK):item_end])[-1]
         words = segment.split()
         if len(words) <= width:  # "with UNODC": the item begins where the words begin like it
             while len(words) > 1 and _kind(words[0][0]) != kind:

@@ -17,6 +17,8 @@ from ..records import Hit
 from ..text import FUNCTION_WORDS, LIST_SEPARATOR, TOKEN, only_a_count, only_a_date
 from .abbreviations import ABBREVIATION, Glossary
 
+# A year a question names: 1900-2099, the years documents report on; other four-digit numbers
+# in questions are as often quantities or names ("Route 2400").
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 # A list's parts are spread over documents: a list question reads as widely as at k = 5 even
 # when fewer passages are read for other questions (at k = 3 a list lost parts).
@@ -88,7 +90,8 @@ class QuestionPlan:
 
     def depth(self, k: int) -> int:
         """Passages to retrieve: more when some will be set aside, spread across documents, or
-        searched for where an abbreviation is spelt out."""
+        searched for where an abbreviation is spelt out. Three times the passages read is a
+        margin for those set aside, chosen rather than measured."""
         if self.listing:
             return 3 * max(k, _LIST_K)
         return 3 * k if self.years or self.expands else k
@@ -105,7 +108,8 @@ class QuestionPlan:
                     or _ARTICLE.sub("", answer.strip()).lower() in self.names)
 
     def select(self, hits: list[Hit], k: int) -> list[Hit]:
-        """The passages to read, in reading order."""
+        """The passages to read, in reading order: a list question reads twice as many (at
+        least twice `_LIST_K`), its parts being spread over documents; chosen, not measured."""
         hits = _in_time(hits, self.years)
         return _across_documents(hits)[: 2 * max(k, _LIST_K)] if self.listing else hits[:k]
 

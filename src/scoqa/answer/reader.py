@@ -4,6 +4,10 @@ The model is scoqa's own: low-rank adapters and a span head, trained by
 ``scripts/train_reader.py`` on SQuAD articles kept apart from the benchmark and shipped in the
 package, merged at load time into all-mpnet-base-v2 from its packages, so reading needs no
 network.
+
+torch and transformers are imported when a model is loaded or run, not with this module: the
+decoding of a window's logits into spans (`decode_window`) is plain numpy, tested on hand-set
+logits.
 """
 
 from __future__ import annotations
@@ -12,14 +16,17 @@ import json
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 import numpy as np
-import torch
 
 from ..errors import ModelUnavailable
 from ..packaged import offline
+from ..records import Span
 from ..text import FUNCTION_WORDS, PARAGRAPH_BREAK, TOKEN, sentences, trim
+
+if TYPE_CHECKING:
+    import torch
 
 MODEL_DIR = Path(__file__).parents[1] / "models" / "reader"  # the package data of scoqa
 SETTINGS_FILE = "reader.json"
@@ -28,28 +35,11 @@ ADAPTER_WEIGHTS = "adapter_model.safetensors"
 ADAPTER_CONFIG = "adapter_config.json"
 HEAD = "qa_outputs"
 
+# A question is cut to this many word pieces, so that it leaves most of a window (384) to the
+# passage; a question longer than this is a pasted paragraph, not a question.
 _MAX_QUESTION_TOKENS = 64
 # What `span_features` returns, in order; `reader.json` holds one calibration weight for each.
 FEATURES = ("margin", "log_prob", "sentence_overlap", "answer_in_question")
-
-
-@dataclass(frozen=True)
-class Span:
-    """One answer: ``passages[passage_index][start:end] == text``.
-
-    ``features`` are the reader's scores of the span (``FEATURES``, in order) and ``state`` the
-    reader's last hidden layer at the span's first token, its last token and the window's first
-    token (shape ``(3, hidden)``, float32): what a re-ranker reads without a second forward pass.
-    Both are empty for spans that no reader scored (an abbreviation spelt out by rule).
-    """
-
-    passage_index: int
-    start: int
-    end: int
-    text: str
-    confidence: float
-    features: tuple[float, ...] = ()
-    state: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 class Reads(Protocol):
@@ -57,10 +47,19 @@ class Reads(Protocol):
     confidence below which it should not answer. A second reader is a new class with these."""
 
     @property
-    def no_answer_threshold(self) -> float: ...
+    def no_answer_threshold(self) -> float:
+        """The confidence below which the reader's best span should not be given as an answer."""
+        ...
 
     def read(self, question: str, passages: Sequence[str], top_n: int = 5,
-             threshold: float | None = None) -> list[Span]: ...
+             threshold: float | None = None) -> list[Span]:
+        """At most `top_n` spans of `passages`, most confident first (ties: passage index, then
+        offsets), each with ``passages[span.passage_index][span.start:span.end] == span.text``
+        (code points), none overlapping a more confident one of the same passage. Spans below
+        `threshold` (None: `no_answer_threshold`; 0 keeps every guess) are left out, so an empty
+        list means "no answer". Neither whitespace nor a paragraph break begins, ends or runs
+        through a span, and no span cuts a word. Must be safe to call from several threads."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -85,28 +84,57 @@ class ReaderSettings:
     (F1 >= 0.5 against the gold answers; any span is wrong for an unanswerable question).
     """
 
+    # Word pieces a window holds, and those two windows of one passage share: the usual SQuAD
+    # settings (Hugging Face's run_qa.py: max_seq_length 384, doc_stride 128), trained with.
     max_length: int = 384
     stride: int = 128
     # The longest span considered: longer ones are rarely right (the tuning articles, gold
     # paragraph, answering always: F1 86.57 at 30 tokens, 87.05 at 25, 87.22 at 20, 87.28 at 15),
     # and a list is widened to its whole enumeration after reading.
     max_answer_tokens: int = 20
+    # Start and end tokens a window offers, and spans it keeps: run_qa.py's n_best_size.
     top_k: int = 20
     # Windows a forward pass, sorted by length: on 2 cores, few windows a pass pad least (a
     # list question's ten passages read in 1.0 s against 1.4 s at 32, the same spans).
     batch_size: int = 4
+    # A calibrated probability: 0.5 answers when right is likelier than wrong, until the
+    # calibration script sets the threshold it measured (reader.json: 0.505).
     no_answer_threshold: float = 0.5
     calibration: tuple[float, ...] = (1.0, *[0.0] * len(FEATURES))  # the margin alone, until fitted
-    quantize: bool = False
     bf16: bool = False
     base: str | None = None  # the packaged encoder the adapters apply to; None: full weights
 
     @classmethod
     def from_json(cls, path: Path) -> ReaderSettings:
-        raw = json.loads(path.read_text())
-        raw["calibration"] = tuple(raw.get("calibration", cls.calibration))
-        known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+        """The settings in a model's ``reader.json``. Its notes of how the model was made
+        (`NOTES`) are not settings and are skipped; a retired setting at its only value
+        (`RETIRED`) is dropped. Raises ModelUnavailable for the file unreadable, any other
+        key, or a retired setting at another value: a model that wants what this reader
+        does not do."""
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise ModelUnavailable(f"{path}: cannot read the reader's settings ({err})") from None
+        for key, value in RETIRED.items():
+            held = raw.pop(key, value)
+            if held != value:
+                raise ModelUnavailable(f"{path}: {key}={held!r} is no longer supported (this reader computes "
+                                       f"as if {key}={value!r})")
+        unknown = sorted(set(raw) - set(cls.__dataclass_fields__) - NOTES)
+        if unknown:
+            raise ModelUnavailable(f"{path}: unknown settings {', '.join(unknown)} (this reader knows "
+                                   f"{', '.join(cls.__dataclass_fields__)})")
+        settings = {k: v for k, v in raw.items() if k not in NOTES}
+        settings["calibration"] = tuple(settings.get("calibration", cls.calibration))
+        return cls(**settings)
+
+
+# Keys of reader.json that say how the model was made, for people, not settings: written by
+# scripts/train_reader.py and scripts/calibrate_reader.py.
+NOTES = frozenset({"tuning_articles", "calibrated_on"})
+# Settings a shipped reader.json may still hold, at the one value they may have: int8 dynamic
+# quantisation was measured and not used (MODEL_CARD.md), so reader.json says "quantize": false.
+RETIRED = {"quantize": False}
 
 
 def span_features(
@@ -155,6 +183,61 @@ def _snap(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def decode_window(
+    settings: ReaderSettings,
+    question: str,
+    passage: str,
+    p: int,
+    sequence_ids: list[int | None],
+    offsets: list[tuple[int, int]],
+    start_logits: np.ndarray,
+    end_logits: np.ndarray,
+    hidden: np.ndarray,
+) -> list[Candidate]:
+    """The best spans of one window of passage `p`, as candidates whose margin is relative to
+    the window's no-answer score (the first token's).
+
+    `sequence_ids` (None for special tokens, 0 the question, 1 the passage) and `offsets`
+    ((start, end) code points into `passage`) describe the window's tokens, as the tokenizer
+    gives them; `start_logits` and `end_logits` have one score per token (longer rows, padded,
+    are cut to the window); `hidden` is the window's last hidden layer, shape ``(tokens,
+    hidden)``. Spans run over at most `settings.max_answer_tokens` passage tokens, from the
+    `settings.top_k` best start and end tokens; of the `top_k` best pairs, each widened to
+    whole words, those that cross a paragraph break are dropped. Candidates come best first."""
+    s = settings
+    n = len(sequence_ids)
+    context = np.array([sid == 1 for sid in sequence_ids])
+    allowed = context.copy()
+    allowed[0] = True  # [CLS] carries the no-answer score
+    start, end = start_logits[:n], end_logits[:n]
+    log_p_start = start - _logsumexp(start[allowed])
+    log_p_end = end - _logsumexp(end[allowed])
+    null = float(start[0] + end[0])
+    ctx = np.flatnonzero(context)
+    starts = ctx[np.argsort(-start[ctx], kind="stable")[: s.top_k]]
+    ends = ctx[np.argsort(-end[ctx], kind="stable")[: s.top_k]]
+    pairs = [
+        (float(start[i] + end[j]), int(i), int(j))
+        for i in starts
+        for j in ends
+        if i <= j < i + s.max_answer_tokens
+    ]
+    pairs.sort(key=lambda t: (-t[0], t[1], t[2]))
+    out: list[Candidate] = []
+    passage_sentences = sentences(passage)  # once a window, not once a candidate
+    for score, i, j in pairs[: s.top_k]:
+        a, b = _snap(passage, offsets[i][0], offsets[j][1])
+        # A passage can hold several paragraphs (a chunk, or a scrape's menu lines); an
+        # answer never runs from one into the next.
+        if a >= b or PARAGRAPH_BREAK.search(passage, a, b):
+            continue
+        features = span_features(
+            question, passage, passage_sentences, a, b, score - null, float(log_p_start[i] + log_p_end[j])
+        )
+        out.append(Candidate(p, a, b, passage[a:b], features, hidden[[i, j, 0]]))
+    return out
+
+
 class Reader:
     """Reads passages for a question and returns calibrated answer spans.
 
@@ -175,7 +258,7 @@ class Reader:
         self.settings = settings
         self._tokenizer_lock = threading.Lock()
         # bf16 matmuls where the CPU has them (the model was trained under bf16 autocast).
-        self._bf16 = settings.bf16 and not settings.quantize and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+        self._bf16 = settings.bf16 and _cpu_has_bf16()
 
     @property
     def no_answer_threshold(self) -> float:
@@ -185,13 +268,10 @@ class Reader:
     def load(cls, path: str | Path | None = None, **overrides: Any) -> Reader:
         """Load the shipped model (or ``path``); ``overrides`` replace ``reader.json`` settings.
 
-        Weights ship in fp16 to stay small and run in fp32 (fp16 matmuls are slow on CPU);
-        with ``quantize`` the linear layers become int8 dynamic, which the model card measures.
+        Weights ship in fp16 to stay small and run in fp32 (fp16 matmuls are slow on CPU), or
+        bf16 where the settings and the CPU allow. Raises ModelUnavailable for a model folder
+        that is missing, damaged, or calibrated on other features than this reader computes.
         """
-        offline()  # before transformers is imported
-        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
-        from transformers.utils import logging as hf_logging
-
         folder = Path(path) if path is not None else MODEL_DIR
         settings = ReaderSettings.from_json(folder / SETTINGS_FILE)
         settings = replace(settings, **overrides)
@@ -201,6 +281,11 @@ class Reader:
                 f"reader computes {len(FEATURES)} features (plus a bias); "
                 f"recalibrate it: python scripts/calibrate_reader.py --data ../shared/benchmarks/squad --model {folder}"
             )
+        offline()  # before transformers is imported
+        import torch
+        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
         if (folder / ADAPTER_CONFIG).is_file():
@@ -208,10 +293,6 @@ class Reader:
         else:
             model = AutoModelForQuestionAnswering.from_pretrained(folder, dtype=torch.float32)
             tokenizer = AutoTokenizer.from_pretrained(folder)
-        if settings.quantize:
-            model = torch.ao.quantization.quantize_dynamic(
-                model, {torch.nn.Linear}, dtype=torch.qint8
-            )
         return cls(model, tokenizer, settings)
 
     def confidence(self, features: Sequence[float]) -> float:
@@ -268,8 +349,8 @@ class Reader:
             start_logits, end_logits, states = self._forward(enc, batch)
             for row, w in enumerate(batch):
                 p = enc["overflow_to_sample_mapping"][w]
-                for cand in self._window_candidates(
-                    question, passages[p], p, enc.sequence_ids(w), enc["offset_mapping"][w],
+                for cand in decode_window(
+                    s, question, passages[p], p, enc.sequence_ids(w), enc["offset_mapping"][w],
                     start_logits[row], end_logits[row], states[row],
                 ):
                     key = (cand.passage_index, cand.start, cand.end)
@@ -292,6 +373,8 @@ class Reader:
         only the inputs its tokenizer names (MPNet takes no token type ids). Returns the start
         and end logits, shape ``(windows, width)``, and the last hidden layer, the span head's
         input, shape ``(windows, width, hidden)``."""
+        import torch
+
         width = max(len(enc["input_ids"][w]) for w in batch)
         names = [n for n in self.tokenizer.model_input_names if n != "attention_mask"]
         inputs = {n: torch.full((len(batch), width), self.tokenizer.pad_token_id if n == "input_ids" else 0,
@@ -308,56 +391,16 @@ class Reader:
         return (out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy(),
                 out.hidden_states[-1].float().cpu().numpy())
 
-    def _window_candidates(
-        self,
-        question: str,
-        passage: str,
-        p: int,
-        sequence_ids: list[int | None],
-        offsets: list[tuple[int, int]],
-        start_logits: np.ndarray,
-        end_logits: np.ndarray,
-        hidden: np.ndarray,
-    ) -> list[Candidate]:
-        """Top spans of one window; scores are relative to the window's no-answer score.
-        `hidden` is the window's last hidden layer, shape ``(tokens, hidden)``."""
-        s = self.settings
-        n = len(sequence_ids)
-        context = np.array([sid == 1 for sid in sequence_ids])
-        allowed = context.copy()
-        allowed[0] = True  # [CLS] carries the no-answer score
-        start, end = start_logits[:n], end_logits[:n]
-        log_p_start = start - _logsumexp(start[allowed])
-        log_p_end = end - _logsumexp(end[allowed])
-        null = float(start[0] + end[0])
-        ctx = np.flatnonzero(context)
-        starts = ctx[np.argsort(-start[ctx], kind="stable")[: s.top_k]]
-        ends = ctx[np.argsort(-end[ctx], kind="stable")[: s.top_k]]
-        pairs = [
-            (float(start[i] + end[j]), int(i), int(j))
-            for i in starts
-            for j in ends
-            if i <= j < i + s.max_answer_tokens
-        ]
-        pairs.sort(key=lambda t: (-t[0], t[1], t[2]))
-        out: list[Candidate] = []
-        passage_sentences = sentences(passage)  # once a window, not once a candidate
-        for score, i, j in pairs[: s.top_k]:
-            a, b = _snap(passage, offsets[i][0], offsets[j][1])
-            # A passage can hold several paragraphs (a chunk, or a scrape's menu lines); an
-            # answer never runs from one into the next.
-            if a >= b or PARAGRAPH_BREAK.search(passage, a, b):
-                continue
-            features = span_features(
-                question, passage, passage_sentences, a, b, score - null, float(log_p_start[i] + log_p_end[j])
-            )
-            out.append(Candidate(p, a, b, passage[a:b], features, hidden[[i, j, 0]]))
-        return out
+def _cpu_has_bf16() -> bool:
+    import torch
+
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 def _merged_adapters(folder: Path, settings: ReaderSettings) -> tuple[torch.nn.Module, Any]:
     """The packaged base with the shipped adapters and span head merged into its weights, so
     reading costs what the plain model costs."""
+    import torch
     from peft import PeftModel
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 

@@ -36,6 +36,7 @@ _TIMESTAMP = re.compile(r"\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4}[ T]+\d{1,2}:\d{2}\b"
 # Lines with these signals (widgets, menus' bullets, timestamps, cookie notices, interface text in
 # another script) in a text make it a web page; one alone may be a user's own "Home" or "Print".
 SCRAPE_SIGNALS = 2
+# A line of more words is a paragraph or a menu run together, not a heading or a title.
 _HEADING_MAX_WORDS = 40
 
 
@@ -121,6 +122,9 @@ def _classify(line: str, script: str) -> str:
     words = LETTER_WORD.findall(stripped)
     if _furniture(stripped, words, script):
         return "boilerplate"
+    # Prose is a sentence of 8 words or more, a tenth of them function words, or a run of 20 or
+    # more with a fifth: menus and link lists hold few. Set by hand, not fitted;
+    # tests/test_clean.py holds them to keeping every sentence of the seed article.
     if script == "LATIN" and words:
         stop = sum(w.lower() in FUNCTION_WORDS for w in words) / len(words)
     else:
