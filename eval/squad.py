@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from scoqa.answer.reader import MODEL_DIR, SETTINGS_FILE, Reader
 from scoqa.evaluate.metrics import exact_match, f1_score
+from squad_split import held_out_articles, read_dev
 
 
 def score(prediction: str, golds: list[str]) -> tuple[float, float]:
@@ -72,8 +73,6 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="the squad folder")
     parser.add_argument("--predictions", type=Path, required=True, help="held-out predictions (JSON)")
     parser.add_argument("--model", type=Path, default=MODEL_DIR)
-    parser.add_argument("--quantize", choices=["shipped", "on", "off"], default="shipped",
-                        help="int8 dynamic quantisation: as reader.json says, or forced")
     parser.add_argument("--bf16", choices=["shipped", "on", "off"], default="shipped",
                         help="bf16 compute: as reader.json says, or forced")
     parser.add_argument("--limit", type=int, default=0, help="first N questions of each set (smoke runs)")
@@ -83,9 +82,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    overrides = {} if args.quantize == "shipped" else {"quantize": args.quantize == "on"}
-    if args.bf16 != "shipped":
-        overrides["bf16"] = args.bf16 == "on"
+    overrides = {} if args.bf16 == "shipped" else {"bf16": args.bf16 == "on"}
     shipped = Reader.load(args.model, **overrides)
     # Threshold 0 keeps the top span, so one pass gives both the shipped and the forced figure.
     reader = Reader(shipped.model, shipped.tokenizer,
@@ -93,10 +90,8 @@ def main() -> None:
     threshold = shipped.no_answer_threshold
     tuning_titles = set(json.loads((args.model / SETTINGS_FILE).read_text())["tuning_articles"])
 
-    v1 = json.loads((args.data / "dev-v1.1.json").read_text())["data"]
-    v2 = json.loads((args.data / "dev-v2.0.json").read_text())["data"]
-    v2_titles = {a["title"] for a in v2}
-    held_out = questions([a for a in v1 if a["title"] not in v2_titles])
+    v1, v2 = read_dev(args.data)
+    held_out = questions(held_out_articles(v1, v2))
     tuning = questions([a for a in v2 if a["title"] in tuning_titles])
     held_out, tuning = held_out[:: args.sample], tuning[:: args.sample]
     if args.limit:
@@ -110,7 +105,7 @@ def main() -> None:
     args.predictions.with_suffix(".abstaining.json").write_text(json.dumps(preds, indent=1) + "\n")
     tune_preds, tune_forced, _ = run(reader, tuning, threshold, "tuning")
 
-    print(f"model {args.model}  int8 {shipped.settings.quantize}  bf16 {shipped.settings.bf16}  "
+    print(f"model {args.model}  bf16 {shipped.settings.bf16}  "
           f"no-answer threshold {threshold:.4f}")
     report("held-out (shipped threshold)", held_out, preds)
     report("held-out (forced answer)", held_out, forced)

@@ -24,6 +24,7 @@ from scoqa.answer import Assistant, AssistantSettings
 from scoqa.evaluate.metrics import f1_score
 from scoqa.index.build import build_index
 from scoqa.retrieve import Embedder
+from squad_split import held_out_articles, read_dev
 
 
 def write_articles(articles: list[dict], folder: Path) -> None:
@@ -35,13 +36,6 @@ def write_articles(articles: list[dict], folder: Path) -> None:
         path = folder / f"{article['title']}.txt"
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
-
-
-def held_out_articles(data: Path) -> list[dict]:
-    """The 13 dev-v1.1 articles that dev-v2.0 lacks."""
-    v1 = json.loads((data / "dev-v1.1.json").read_text())["data"]
-    v2_titles = {a["title"] for a in json.loads((data / "dev-v2.0.json").read_text())["data"]}
-    return [a for a in v1 if a["title"] not in v2_titles]
 
 
 def best_f1(text: str | None, golds: list[str]) -> float:
@@ -59,7 +53,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    articles = held_out_articles(args.data)
+    articles = held_out_articles(*read_dev(args.data))
     write_articles(articles, args.out / "docs")
     embedder = Embedder()
     build_index([args.out / "docs"], args.out / "index", embedder, progress=True)

@@ -1,6 +1,6 @@
 """Train scoqa's extractive reader on the SQuAD dev sets, split by article.
 
-Split (fixed, see shared/notes/models.md): the 13 dev-v1.1 articles that dev-v2.0 lacks are the
+Split (fixed, ``eval/squad_split.py``): the 13 dev-v1.1 articles that dev-v2.0 lacks are the
 held-out benchmark and are never read here. Of the other 35 articles, TUNING_ARTICLES are kept
 apart for per-epoch scores, the confidence calibration and the no-answer threshold; the rest
 train the model. Training uses every dev-v2.0 question on the training articles (answerable and
@@ -22,6 +22,7 @@ import json
 import math
 import random
 import signal
+import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, replace
@@ -36,7 +37,9 @@ from scoqa.evaluate.metrics import exact_match, f1_score
 from scoqa.packaged import MPNET, mpnet_folder
 from scoqa.text import FUNCTION_WORDS, TOKEN
 
-TUNING_ARTICLES = ("Normans", "Steam_engine", "Pharmacy", "Warsaw")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eval"))
+from squad_split import TUNING_ARTICLES, development_articles, read_dev  # noqa: E402
+
 CALIBRATION_L2 = 1e-3
 
 
@@ -55,30 +58,25 @@ class Example:
 
 
 def load_split(data: Path) -> tuple[list[Example], list[Example]]:
-    """Training and tuning examples; the held-out articles are dropped here, before anything."""
-    v1 = json.loads((data / "dev-v1.1.json").read_text())["data"]
-    v2 = json.loads((data / "dev-v2.0.json").read_text())["data"]
-    kept_titles = {a["title"] for a in v2}
+    """Training and tuning examples; the held-out articles are never read (`development_articles`)."""
+    articles = development_articles(*read_dev(data))
     examples: dict[str, Example] = {}
-    for articles in (v2, v1):  # dev-v2.0 first: its version of a question wins
-        for article in articles:
-            if article["title"] not in kept_titles:
-                continue
-            for para in article["paragraphs"]:
-                for qa in para["qas"]:
-                    if qa["id"] in examples:
-                        continue
-                    examples[qa["id"]] = Example(
-                        qa["id"],
-                        article["title"],
-                        qa["question"],
-                        para["context"],
-                        tuple(a["text"] for a in qa["answers"]) if not qa.get("is_impossible") else (),
-                        tuple(a["answer_start"] for a in qa["answers"])
-                        if not qa.get("is_impossible")
-                        else (),
-                    )
-    missing = set(TUNING_ARTICLES) - kept_titles
+    for article in articles:  # dev-v2.0 first: its version of a question wins
+        for para in article["paragraphs"]:
+            for qa in para["qas"]:
+                if qa["id"] in examples:
+                    continue
+                examples[qa["id"]] = Example(
+                    qa["id"],
+                    article["title"],
+                    qa["question"],
+                    para["context"],
+                    tuple(a["text"] for a in qa["answers"]) if not qa.get("is_impossible") else (),
+                    tuple(a["answer_start"] for a in qa["answers"])
+                    if not qa.get("is_impossible")
+                    else (),
+                )
+    missing = set(TUNING_ARTICLES) - {article["title"] for article in articles}
     assert not missing, f"tuning articles not in dev-v2.0: {missing}"
     train = [e for e in examples.values() if e.title not in TUNING_ARTICLES]
     tune = [e for e in examples.values() if e.title in TUNING_ARTICLES]
