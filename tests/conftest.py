@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import ast
 import hashlib
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -95,11 +97,14 @@ def store_location(request, tmp_path):
     return f"milvus://{address}/t{abs(hash(str(tmp_path))) % 10**9}"
 
 
-KINDS = ("unit", "model", "service", "browser")
+KINDS = ("unit", "torch", "model", "service", "browser")
+# What the unit lane never loads: each takes seconds to import on 2 busy cores.
+HEAVY = ("torch", "transformers", "sentence_transformers", "gradio")
 
 
 def pytest_collection_modifyitems(items):
-    """Every test is of exactly one kind, so `pytest -m unit` runs in seconds without models.
+    """Every test is of exactly one kind (pyproject.toml names them), so that `pytest -m unit`
+    runs in seconds: no model, no server, no torch or gradio.
 
     A module or test marked with a kind keeps it; otherwise a test that uses the real embedder
     (itself or through a fixture) is `model`, one that uses the Milvus Lite server `service`,
@@ -114,3 +119,33 @@ def pytest_collection_modifyitems(items):
             call = getattr(item, "callspec", None)
             milvus = "milvus_server" in fixtures or (call is not None and call.params.get("store_location") == "milvus")
             item.add_marker("model" if "embedder" in fixtures else "service" if milvus else "unit")
+
+
+def _module_kinds(path: Path) -> set[str]:
+    """The kinds a test module's own `pytestmark` names, read from its source (not imported)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    marks = [node.value for node in tree.body if isinstance(node, ast.Assign)
+             and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets)]
+    return {n.attr for mark in marks for n in ast.walk(mark) if isinstance(n, ast.Attribute) and n.attr in KINDS}
+
+
+def pytest_ignore_collect(collection_path: Path, config):
+    """`pytest -m unit` does not even import a module whose tests are all of another kind (its
+    `pytestmark` says so): such modules import torch or gradio at the top."""
+    if (config.getoption("markexpr") == "unit" and collection_path.suffix == ".py"
+            and collection_path.name.startswith("test_") and _module_kinds(collection_path) - {"unit"}):
+        return True
+    return None
+
+
+def pytest_collection_finish(session):
+    session.config.unit_only = bool(session.items) and all(item.get_closest_marker("unit") for item in session.items)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """A run of unit tests only fails if anything it imported loaded torch or gradio."""
+    loaded = [name for name in HEAVY if name in sys.modules]
+    if getattr(session.config, "unit_only", False) and loaded:
+        session.config.get_terminal_writer().line(
+            f"the unit lane imported {', '.join(loaded)}: a unit test must not load them", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -6,7 +6,7 @@ import pytest
 
 from scoqa.answer import Assistant, BadQuestion
 from scoqa.answer.lists import item_spans, same_shape, widen_to_enumeration
-from scoqa.answer.reader import Span
+from scoqa.records import Span
 from scoqa.retrieve import Retriever
 
 from conftest import CORPUS

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from hypothesis import assume, given, settings, strategies as st
 
-from scoqa.ingest.chunk import Chunker, ChunkSettings, count_tokens, search_text
+from scoqa.analysis import search_text
+from scoqa.ingest.chunk import Chunker, ChunkSettings, count_tokens
 from scoqa.ingest.formats import make_document
 from scoqa.text import sentences
 

@@ -1,4 +1,5 @@
-"""Every CLI command and exit code: 0 success, 2 bad usage or input, 1 internal failure."""
+"""Every CLI command and exit code: 0 success, 2 bad usage or input, 1 internal failure. Errors
+found before a model loads are unit tests, in process; the rest run `scoqa` as a user does."""
 from __future__ import annotations
 
 import json
@@ -12,9 +13,6 @@ import pytest
 from scoqa.app import cli
 
 from conftest import CORPUS, REPO
-
-pytestmark = pytest.mark.model
-
 
 def scoqa(*args: str, env: dict | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "scoqa.app.cli", *args], capture_output=True, text=True,
@@ -38,12 +36,14 @@ def built(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.mark.model
 def test_index_again_is_incremental(built):
     result = scoqa("index", str(CORPUS), "-q", env={"SCOQA_INDEX": str(built)})
     assert result.returncode == 0
     assert "0 added, 0 changed, 0 removed, 5 unchanged; 0 chunks embedded" in result.stdout
 
 
+@pytest.mark.model
 def test_search_json(built):
     result = scoqa("search", "What did the SCO say about Syria?", "-k", "2", "--json", "--index", str(built))
     assert result.returncode == 0, result.stderr
@@ -56,6 +56,7 @@ def test_search_json(built):
     assert (CORPUS / top["source"]).read_text(encoding="utf-8")[top["start"]:top["end"]] == top["text"]
 
 
+@pytest.mark.model
 def test_search_human_output_and_queries_from_stdin(built):
     result = scoqa("search", "--index", str(built), "--mode", "bm25", "-k", "1",
                    stdin="Syria reconstruction\nMyanmar dialogue partner\n")
@@ -72,8 +73,8 @@ def test_search_human_output_and_queries_from_stdin(built):
     (["search", "SCO", "--mode", "fuzzy"], "invalid choice"),
     (["frobnicate"], "invalid choice"),
 ])
-def test_bad_usage_and_bad_input_exit_2_with_one_line(args, message, built, monkeypatch, capsys):
-    monkeypatch.setenv("SCOQA_INDEX", str(built))
+def test_bad_usage_and_bad_input_exit_2_with_one_line(args, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SCOQA_INDEX", str(tmp_path / "index"))
     assert exit_code(args) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
@@ -85,6 +86,7 @@ def raw_scoqa(*args: bytes | str, stdin: bytes = b"") -> subprocess.CompletedPro
                           env={**os.environ, "PYTHONIOENCODING": "utf-8"}, cwd=REPO, timeout=300)
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("command", ["ask", "search"])
 def test_undecodable_bytes_in_an_argument_exit_2(built, command):
     result = raw_scoqa(command, b"Who signed the \xff\xfe memorandum?", "--index", str(built))
@@ -93,6 +95,7 @@ def test_undecodable_bytes_in_an_argument_exit_2(built, command):
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.model
 def test_an_undecodable_line_in_a_batch_gets_its_own_error(built):
     lines = b"Where was the memorandum signed?\nWho signed the \xff\xfe memorandum?\nWhat did the SCO say about Syria?\n"
     asked = raw_scoqa("ask", "-", "--index", str(built), stdin=lines)
@@ -114,26 +117,26 @@ def test_index_naming_a_file_exit_2(tmp_path, capsys):
         assert "is a file, not a folder" in capsys.readouterr().err
 
 
-def test_damaged_index_exit_2_says_how_to_rebuild(tmp_path):
+def test_damaged_index_exit_2_says_how_to_rebuild(tmp_path, capsys):
     (tmp_path / "CURRENT").write_text("gen-000001\n", encoding="utf-8")
     (tmp_path / "gen-000001").mkdir()
-    result = scoqa("search", "SCO", "--index", str(tmp_path))
-    assert result.returncode == 2
-    assert "scoqa index --rebuild" in result.stderr and "Traceback" not in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    assert exit_code(["search", "SCO", "--index", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "scoqa index --rebuild" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
-def test_internal_failure_exit_1_without_traceback(monkeypatch, capsys, built):
+def test_internal_failure_exit_1_without_traceback(monkeypatch, capsys, tmp_path):
     def broken(args):
         raise RuntimeError("something broke")
 
     monkeypatch.setattr(cli, "_search", broken)
-    assert cli.main(["search", "SCO", "--index", str(built)]) == 1
+    assert cli.main(["search", "SCO", "--index", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "internal error: RuntimeError: something broke" in err and "Traceback" not in err
 
 
 
+@pytest.mark.model
 def test_ask_builds_a_missing_index_then_answers_in_json(tmp_path):
     folder = tmp_path / "fresh-index"
     result = scoqa("ask", "Who signed the memorandum for the SCO?", "--json", "--index", str(folder))
@@ -149,6 +152,7 @@ def test_ask_builds_a_missing_index_then_answers_in_json(tmp_path):
         assert text[citation["start"]:citation["end"]] == citation["quote"]
 
 
+@pytest.mark.model
 def test_ask_reads_questions_from_stdin_as_json_lines(built):
     questions = "Where was the memorandum signed?\n\nWhat did the SCO say about Syria?\n" + "x" * 100_000 + "\n"
     result = scoqa("ask", "-", "--index", str(built), stdin=questions)
@@ -159,6 +163,7 @@ def test_ask_reads_questions_from_stdin_as_json_lines(built):
     assert "too long" in lines[2]["error"] and lines[2]["answer"] is None
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("question, message", [("  ", "the question is empty"), ("x" * 100_000, "too long")])
 def test_ask_refuses_empty_and_huge_questions(built, question, message):
     result = scoqa("ask", question, "--index", str(built))

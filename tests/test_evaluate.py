@@ -10,10 +10,9 @@ import pytest
 
 from scoqa.answer import Answer, Assistant, AssistantSettings, Citation
 from scoqa.answer.assistant import ReaderOrder
-from scoqa.answer.reader import Span
 from scoqa.app import cli
 from scoqa.evaluate.harness import GoldError, evaluate, load_gold, summary_table, tradeoff, write_report, _retrieved
-from scoqa.records import Chunk, Hit, Location
+from scoqa.records import Chunk, Hit, Location, Span
 from scoqa.retrieve import Retriever
 
 SIGNED = "The document was signed by SCO Secretary-General Rashid Alimov and ICRC Vice President Christine Beerli."
@@ -145,8 +144,11 @@ def test_totals(report):
     assert t.citation_exactness == 1.0 and t.citations_checked > 0
     assert t.abstain_precision == pytest.approx(2 / 3)  # chair, budget right; members wrong
     assert t.abstain_recall == 1.0 and t.wrongly_abstained == pytest.approx(1 / 5)
-    assert by_id(report, "signed").retrieval_recall == 1.0  # cited, so read
-    assert 0.0 <= t.retrieval_recall <= 1.0 and by_id(report, "chair").retrieval_recall is None
+    assert by_id(report, "signed").retrieval_recall == by_id(report, "icrc").retrieval_recall == 1.0  # cited, so read
+    answerable = [r for r in report.questions if r.retrieval_recall is not None]
+    assert [r.id for r in answerable] == ["signed", "icrc", "where", "members", "admitted"]  # not chair, budget
+    assert all(r.retrieval_recall >= r.evidence_hit for r in answerable if r.evidence_hit is not None)  # cited: read
+    assert t.retrieval_recall == pytest.approx(sum(r.retrieval_recall for r in answerable) / 5)
     assert 0 < t.latency_p50_ms <= t.latency_p95_ms
     assert [r.id for r in report.failures] == ["where", "members"]
     assert report.by_type["unanswerable"].abstain_recall == 1.0 and report.by_type["list"].answer_correct == 1.0

@@ -1,74 +1,21 @@
-"""Index mechanics with a hashing stand-in for the model: incremental builds, atomic writes,
-damage, model changes."""
+"""What only the folder store has, with a hashing stand-in for the model: its generation files
+written atomically, damage to them, the approximate (IVF) index, the write lock. The behaviour
+both stores share (incremental builds, interruption, model changes) is in test_index_stores.py."""
 from __future__ import annotations
 
 import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from scoqa.index.build import build_index
 from scoqa.index.folder import FolderStore, IndexUnavailable, current_generation
-from scoqa.ingest.chunk import search_text
 from scoqa.retrieve import Retriever
 
 
 def build(docs: Path, folder: Path, embedder, **kw):
     return build_index([docs], folder, embedder, progress=False, **kw)
-
-
-def test_incremental_build_embeds_only_new_or_changed_documents(corpus_copy, tmp_path, hashing_embedder):
-    folder = tmp_path / "index"
-    first = build(corpus_copy, folder, hashing_embedder)
-    assert first.documents == 5 and len(first.added) == 5 and first.embedded == first.chunks > 5
-
-    again = build(corpus_copy, folder, hashing_embedder)
-    assert again.embedded == 0 and again.unchanged == 5
-
-    (corpus_copy / "004_8703ce6526d76945.txt").write_text(
-        "Uzbekistan took over the SCO chairmanship in 2021 and hosted the summit in Samarkand in 2022.\n",
-        encoding="utf-8")
-    (corpus_copy / "003_6e92cf0aa20c499b.txt").unlink()
-    (corpus_copy / "sub").mkdir()
-    (corpus_copy / "sub" / "new.md").write_text(
-        "# Note\n\nThe SCO Secretariat is located in Beijing, the capital of the People's Republic of China.\n",
-        encoding="utf-8")
-    third = build(corpus_copy, folder, hashing_embedder)
-    assert third.changed == ["004_8703ce6526d76945.txt"]
-    assert third.added == ["sub/new.md"]
-    assert third.removed == ["003_6e92cf0aa20c499b.txt"]
-    assert third.embedded == 2  # one chunk each for the changed and the new document
-
-    index = FolderStore.open(folder)
-    assert sorted(d.source for d in index.documents) == sorted(
-        ["000_8b84643337e2ca64.txt", "001_fc58cf3dceaf584f.txt", "002_7249c5024e0c0fdf.txt",
-         "004_8703ce6526d76945.txt", "sub/new.md"])
-    for i in range(len(index)):
-        chunk = index.chunk(i)
-        assert chunk.text == (corpus_copy / chunk.source).read_text(encoding="utf-8")[chunk.start:chunk.end]
-    # reused vectors are the ones the model would give again
-    fresh = hashing_embedder.embed([search_text(index.chunk(0))])
-    assert np.allclose(index.matrix[0], fresh[0])
-
-
-def test_interrupted_build_leaves_the_previous_index_whole(corpus_copy, tmp_path, hashing_embedder):
-    folder = tmp_path / "index"
-    build(corpus_copy, folder, hashing_embedder)
-    before = FolderStore.open(folder)
-
-    class Interrupted(type(hashing_embedder)):
-        def embed(self, texts, progress=False):
-            raise KeyboardInterrupt
-
-    (corpus_copy / "extra.txt").write_text("The SCO held a summit of its member states in Qingdao in 2018.\n",
-                                           encoding="utf-8")
-    with pytest.raises(KeyboardInterrupt):
-        build(corpus_copy, folder, Interrupted())
-    after = FolderStore.open(folder)
-    assert [d.source for d in after.documents] == [d.source for d in before.documents]
-    assert len(after) == len(before)
 
 
 def test_crash_while_writing_is_harmless(corpus_copy, tmp_path, hashing_embedder, monkeypatch):
@@ -123,21 +70,6 @@ def test_damaged_index_gives_a_clear_error_and_is_rebuilt(corpus_copy, tmp_path,
     report = build(corpus_copy, folder, hashing_embedder, notify=notes.append)
     assert report.rebuilt_because == "existing index unusable" and notes
     assert len(FolderStore.open(folder).documents) == 5
-
-
-def test_index_built_with_another_model(corpus_copy, tmp_path, hashing_embedder):
-    folder = tmp_path / "index"
-    build(corpus_copy, folder, hashing_embedder)
-    index = FolderStore.open(folder)
-
-    class OtherModel(type(hashing_embedder)):
-        model = "another-model"
-
-    with pytest.raises(IndexUnavailable, match="built with model 'test-hashing'"):
-        Retriever(index, OtherModel())
-    report = build(corpus_copy, folder, OtherModel())
-    assert report.rebuilt_because == "model changed" and report.embedded == report.chunks
-    assert FolderStore.open(folder).model == "another-model"
 
 
 def test_approximate_index_finds_what_exact_finds(corpus_copy, tmp_path, hashing_embedder):

@@ -1,105 +1,125 @@
 """The same index behaviour from both stores (folder, Milvus through Milvus Lite's gRPC server),
-so that the two cannot drift: building, incremental changes, interruption, the seed questions,
-duplicate collapse, and the errors a user can cause."""
+so that the two cannot drift: building, incremental changes, interruption, the store contract
+(`ChunkStore`), the seed questions, duplicate collapse, and the errors a user can cause. What
+only the folder has (its files, damage, IVF) is in test_index_folder.py; the registry that picks
+a store is in test_index_registry.py."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from scoqa.analysis import keyword_tokens, search_text
 from scoqa.index import IndexUnavailable, normalise_location, open_store
 from scoqa.index.build import build_index
 from scoqa.index.protocol import chunk_id
 from scoqa.retrieve import Retriever
-from scoqa.retrieve.fusion import Fusion, fuse
 
 from conftest import CORPUS
 
 ORIGINAL, COPY = "000_8b84643337e2ca64.txt", "001_fc58cf3dceaf584f.txt"
+ASTANA = "Who signed the memorandum in Astana?"
 
 
-def build(docs: Path, folder: Path, embedder, location: str, **kw):
+def build(docs: Path, folder: Path, embedder, location: str | None, **kw):
     return build_index([docs], folder, embedder, progress=False, store=location, **kw)
 
 
-def test_fusion_is_a_pure_function_of_two_score_lists():
-    dense, keyword = {"a": 0.9, "b": 0.5, "c": 0.1}, {"a": 0.0, "b": 4.0, "c": 2.0}
-    assert fuse(dense, keyword, Fusion.WEIGHTED, 0.5) == pytest.approx({"a": 0.45, "b": 0.75, "c": 0.3})
-    rrf = fuse(dense, keyword, Fusion.RRF, 0.5)
-    assert rrf["b"] == pytest.approx(1 / 61 + 1 / 60) and rrf["a"] == pytest.approx(1 / 60 + 1 / 62)
-    with pytest.raises(ValueError):
-        fuse({"a": 1.0}, {}, Fusion.WEIGHTED, 0.5)
+def every_chunk(store, embedder) -> dict:
+    """All of a store's chunks by id (a dense search as deep as the index)."""
+    ids = [i for i, _ in store.dense_search(embedder.embed(["SCO"])[0], len(store))]
+    assert len(ids) == len(set(ids)) == len(store)
+    return store.chunks(ids)
 
 
-def test_chunk_ids_follow_content(tmp_path, hashing_embedder):
+def test_chunk_ids_follow_content():
     from scoqa.ingest import read_document
 
     doc, _ = read_document(CORPUS / ORIGINAL, CORPUS)
-    assert chunk_id(doc, 0, 10) == chunk_id(doc, 0, 10) != chunk_id(doc, 0, 11)
+    again, _ = read_document(CORPUS / ORIGINAL, CORPUS)
+    assert chunk_id(doc, 0, 10) == chunk_id(again, 0, 10)  # the same passage of the same file, read again
+    assert len({chunk_id(doc, 0, 10), chunk_id(doc, 0, 11), chunk_id(replace(doc, sha256="0" * 64), 0, 10),
+                chunk_id(replace(doc, source=COPY), 0, 10)}) == 4  # other offsets, content or file: another chunk
 
 
-def test_incremental_build_adds_changes_and_removes(corpus_copy, tmp_path, hashing_embedder, store_location):
+def test_incremental_build_embeds_only_new_or_changed_documents(corpus_copy, tmp_path, hashing_embedder,
+                                                                store_location):
     folder = tmp_path / "index"
     first = build(corpus_copy, folder, hashing_embedder, store_location)
-    assert first.documents == 5 and first.embedded == first.chunks > 5
-    before = open_store(folder)
-    assert len(before) == first.chunks and sorted(before.by_source) == sorted(p.name for p in corpus_copy.iterdir())
-
-    again = build(corpus_copy, folder, hashing_embedder, None)
+    assert first.documents == 5 and len(first.added) == 5 and first.embedded == first.chunks > 5
+    again = build(corpus_copy, folder, hashing_embedder, None)  # the store the index already uses
     assert again.embedded == 0 and again.unchanged == 5
 
     (corpus_copy / "004_8703ce6526d76945.txt").write_text(
         "Uzbekistan took over the SCO chairmanship in 2021 and hosted the summit in Samarkand in 2022.\n",
         encoding="utf-8")
     (corpus_copy / "003_6e92cf0aa20c499b.txt").unlink()
-    (corpus_copy / "new.md").write_text(
+    (corpus_copy / "sub").mkdir()
+    (corpus_copy / "sub" / "new.md").write_text(
         "# Note\n\nThe SCO Secretariat is located in Beijing, the capital of the People's Republic of China.\n",
         encoding="utf-8")
     third = build(corpus_copy, folder, hashing_embedder, None)
+    # one chunk each for the changed and the new document
     assert (third.changed, third.added, third.removed, third.embedded) == (
-        ["004_8703ce6526d76945.txt"], ["new.md"], ["003_6e92cf0aa20c499b.txt"], 2)
+        ["004_8703ce6526d76945.txt"], ["sub/new.md"], ["003_6e92cf0aa20c499b.txt"], 2)
+
     store = open_store(folder)
     assert len(store) == third.chunks
-    assert "003_6e92cf0aa20c499b.txt" not in store.by_source
+    assert sorted(store.by_source) == [ORIGINAL, COPY, "002_7249c5024e0c0fdf.txt", "004_8703ce6526d76945.txt",
+                                       "sub/new.md"]
+    for name, stored in every_chunk(store, hashing_embedder).items():
+        chunk = stored.chunk
+        assert chunk.text == (corpus_copy / chunk.source).read_text(encoding="utf-8")[chunk.start:chunk.end]
+        # kept and new vectors alike are the ones the model gives the chunk's search text
+        fresh = hashing_embedder.embed([search_text(chunk)])[0]
+        assert store.dense_scores(fresh, [name])[name] == pytest.approx(1.0, abs=1e-5)
     hits = Retriever(store, hashing_embedder).search("Where is the SCO Secretariat located?", k=3)
-    assert hits[0].chunk.source == "new.md"
-    for hit in Retriever(store, hashing_embedder).search("Samarkand summit chairmanship", k=10):
-        assert hit.chunk.source != "003_6e92cf0aa20c499b.txt"
-        assert hit.chunk.text == (corpus_copy / hit.chunk.source).read_text(encoding="utf-8")[hit.chunk.start:hit.chunk.end]
+    assert hits[0].chunk.source == "sub/new.md"
 
 
-def test_interrupted_build_leaves_the_index_answering_as_before(corpus_copy, tmp_path, hashing_embedder,
-                                                               store_location, monkeypatch):
+@pytest.mark.parametrize("when", ["embedding", "switching"])
+def test_an_interrupted_build_leaves_the_index_answering_as_before(corpus_copy, tmp_path, hashing_embedder,
+                                                                   store_location, monkeypatch, when):
+    """Ctrl-C while embedding, or a crash after the new rows or files are written but before the
+    switch: the old index answers as before, and the next build finishes the job."""
     folder = tmp_path / "index"
     build(corpus_copy, folder, hashing_embedder, store_location)
-    query = "Who signed the memorandum in Astana?"
     # dense: Milvus's BM25 statistics count the rows a build wrote before its switch, so near
     # ties in keyword scores may turn until the next build deletes them
     before = [(h.chunk.source, h.chunk.start)
-              for h in Retriever(open_store(folder), hashing_embedder).search(query, mode="dense")]
-
-    store_class = type(open_store(folder))
-    real_commit = store_class.commit
-
-    def crash_after_writing(self, changes):  # new rows written, the switch never made
-        if store_class.__name__ == "MilvusStore":
-            monkeypatch.setattr(self.client, "upsert", _fail_on("_manifest", self.client.upsert))
-        else:
-            import scoqa.index.folder as index_module
-            monkeypatch.setattr(index_module.os, "replace", _fail_on("CURRENT", index_module.os.replace))
-        real_commit(self, changes)
-
-    monkeypatch.setattr(store_class, "commit", crash_after_writing)
+              for h in Retriever(open_store(folder), hashing_embedder).search(ASTANA, mode="dense")]
     (corpus_copy / ORIGINAL).unlink()
     (corpus_copy / "extra.txt").write_text("The memorandum was signed in Astana by the SCO in 2017.\n", encoding="utf-8")
-    with pytest.raises(OSError):
-        build(corpus_copy, folder, hashing_embedder, None)
-    monkeypatch.undo()
+
+    if when == "embedding":
+        class Interrupted(type(hashing_embedder)):
+            def embed(self, texts, progress=False):
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            build(corpus_copy, folder, Interrupted(), None)
+    else:
+        store_class = type(open_store(folder))
+        real_commit = store_class.commit
+
+        def crash_after_writing(self, changes):  # new rows written, the switch never made
+            if store_class.__name__ == "MilvusStore":
+                monkeypatch.setattr(self.client, "upsert", _fail_on("_manifest", self.client.upsert))
+            else:
+                import scoqa.index.folder as index_module
+                monkeypatch.setattr(index_module.os, "replace", _fail_on("CURRENT", index_module.os.replace))
+            real_commit(self, changes)
+
+        monkeypatch.setattr(store_class, "commit", crash_after_writing)
+        with pytest.raises(OSError):
+            build(corpus_copy, folder, hashing_embedder, None)
+        monkeypatch.undo()
     store = open_store(folder)
     assert ORIGINAL in store.by_source and "extra.txt" not in store.by_source
     assert [(h.chunk.source, h.chunk.start)
-            for h in Retriever(store, hashing_embedder).search(query, mode="dense")] == before
-    assert all(h.chunk.source != "extra.txt" for h in Retriever(store, hashing_embedder).search(query, mode="bm25"))
+            for h in Retriever(store, hashing_embedder).search(ASTANA, mode="dense")] == before
+    assert all(h.chunk.source != "extra.txt" for h in Retriever(store, hashing_embedder).search(ASTANA, mode="bm25"))
 
     report = build(corpus_copy, folder, hashing_embedder, None)
     assert report.added == ["extra.txt"] and report.removed == [ORIGINAL]
@@ -112,6 +132,57 @@ def _fail_on(marker: str, call):
             raise OSError("interrupted")
         return call(*args, **kwargs)
     return failing
+
+
+def test_the_store_contract(corpus_copy, tmp_path, hashing_embedder, store_location):
+    """What `ChunkStore` promises, each method on each store: the k best, scores for named
+    chunks in the same BM25 pass, and what ids the store does not hold do."""
+    store = open_store(build(corpus_copy, tmp_path / "index", hashing_embedder, store_location).folder)
+    terms = keyword_tokens(["memorandum signed by the SCO Secretary-General"])[0]
+    everything = store.keyword_search(terms, len(store))
+    assert everything and all(score > 0 for score in everything.values())
+    best = sorted(everything.values(), reverse=True)
+    top = store.keyword_search(terms, 3)
+    assert len(top) == 3 and sorted(top.values(), reverse=True) == pytest.approx(best[:3])
+
+    low = min(everything, key=everything.get)  # a chunk below the top 3, named: scored in the same pass
+    named = store.keyword_search(terms, 3, [low, "f" * 24])
+    assert named[low] == pytest.approx(everything[low]) and named["f" * 24] == 0.0
+    assert {k: v for k, v in named.items() if k not in (low, "f" * 24)} == pytest.approx(top)
+    assert store.keyword_search([], 3, [low]) == {low: 0.0}  # a query of stop words only
+
+    vector = hashing_embedder.embed(["memorandum signed in Astana"])[0]
+    found = store.dense_search(vector, 4)
+    assert len(found) == 4 and [s for _, s in found] == sorted((s for _, s in found), reverse=True)
+    assert store.dense_scores(vector, [found[0][0]])[found[0][0]] == pytest.approx(found[0][1], abs=1e-5)
+    with pytest.raises(KeyError):
+        store.dense_scores(vector, ["f" * 24])
+    assert list(store.chunks([found[0][0], "f" * 24])) == [found[0][0]]
+    assert store.count({ORIGINAL, "nothing.txt"}) == sum(1 for c in every_chunk(store, hashing_embedder).values()
+                                                         if c.chunk.source == ORIGINAL) > 0
+
+
+def test_a_hybrid_query_scores_bm25_once_and_reports_the_stores_scores(corpus_copy, tmp_path, hashing_embedder,
+                                                                       store_location):
+    store = open_store(build(corpus_copy, tmp_path / "index", hashing_embedder, store_location).folder)
+    calls = []
+    search = store.keyword_search
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return search(*args, **kwargs)
+
+    store.keyword_search = counted
+    query = "Who signed the memorandum between the SCO and the ICRC?"
+    hits = Retriever(store, hashing_embedder).search(query, k=5)
+    assert len(calls) == 1 and len(hits) == 5
+    terms = keyword_tokens([query])[0]
+    everything = search(terms, len(store))
+    vector = hashing_embedder.embed([query])[0]
+    for hit in hits:  # each hit carries the store's own scores of its chunk
+        name = chunk_id(hit.chunk.document, hit.chunk.start, hit.chunk.end)
+        assert hit.bm25 == pytest.approx(everything.get(name, 0.0))
+        assert hit.dense == pytest.approx(store.dense_scores(vector, [name])[name], abs=1e-5)
 
 
 def test_both_stores_rank_alike(corpus_copy, tmp_path, hashing_embedder, milvus_server):
@@ -144,7 +215,8 @@ def test_seed_questions_and_duplicate_collapse(tmp_path, embedder, store_locatio
     assert all(h.chunk.document.date == open_store(folder).by_source[h.chunk.source].date for h in hits)
 
 
-def test_index_made_by_another_model_is_refused(corpus_copy, tmp_path, hashing_embedder, store_location):
+def test_an_index_made_by_another_model_is_refused_then_rebuilt(corpus_copy, tmp_path, hashing_embedder,
+                                                                 store_location):
     folder = tmp_path / "index"
     build(corpus_copy, folder, hashing_embedder, store_location)
 
@@ -153,6 +225,9 @@ def test_index_made_by_another_model_is_refused(corpus_copy, tmp_path, hashing_e
 
     with pytest.raises(IndexUnavailable, match="built with model 'test-hashing'"):
         Retriever(open_store(folder), OtherModel())
+    report = build(corpus_copy, folder, OtherModel(), None)
+    assert report.rebuilt_because == "model changed" and report.embedded == report.chunks
+    assert open_store(folder).model == "another-model"
 
 
 def test_milvus_collection_of_another_dimension_is_refused(corpus_copy, tmp_path, hashing_embedder, milvus_server):
@@ -222,24 +297,3 @@ def test_cli_indexes_into_milvus_lite_and_ask_needs_no_flag(tmp_path, capsys, mo
     assert "003_6e92cf0aa20c499b.txt" in capsys.readouterr().out
     assert main(["index", "--index", str(tmp_path / "x"), "--store", "milvus://127.0.0.1:1/c", "-q", str(CORPUS)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
-
-
-def test_each_thread_stems_with_its_own_stemmer():
-    """A PyStemmer object may not be shared between threads; the chat asks from several."""
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
-    from scoqa.index.protocol import _stemmer, keyword_tokens
-
-    together = threading.Barrier(4)
-
-    def stem_in_a_thread(_):
-        stemmer = _stemmer()
-        tokens = keyword_tokens(["The memoranda were signed"])[0]
-        together.wait(timeout=30)  # four threads at once, each still holding its stemmer
-        return id(stemmer), tokens
-
-    with ThreadPoolExecutor(4) as pool:
-        ids, tokens = zip(*pool.map(stem_in_a_thread, range(4)))
-    assert len(set(ids)) == 4 and _stemmer() is _stemmer()
-    assert all(t == tokens[0] for t in tokens) and "sign" in tokens[0]

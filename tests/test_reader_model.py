@@ -1,18 +1,19 @@
-"""Reader behaviour on the shipped model: offline load, exact spans, abstention, windows."""
+"""The shipped reader end to end: offline load, exact spans across passages and windows,
+abstention, threads. What is asserted holds for any sound reader (answers right by the F1
+measure `scoqa eval` counts, offsets exact); the decoding rules themselves are tested on
+hand-set logits in test_reader.py."""
 
 from __future__ import annotations
 
 import re
 import socket
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 
-import numpy as np
 import pytest
 
-from scoqa.answer.reader import MODEL_DIR, Reader, Span, _snap
-from scoqa.errors import ModelUnavailable
+from scoqa.answer.reader import MODEL_DIR, Reader
 from scoqa.evaluate.metrics import f1_score
+from scoqa.records import Span
 
 pytestmark = pytest.mark.model
 
@@ -74,19 +75,14 @@ def test_offsets_exact_across_passages(reader: Reader) -> None:
     assert confidences == sorted(confidences, reverse=True)
 
 
-def test_abstains_on_unrelated_passage(reader: Reader) -> None:
-    assert reader.read("Which team won the 1998 football World Cup?", [PHOTOSYNTHESIS]) == []
-
-
-def test_threshold_is_a_setting(reader: Reader) -> None:
-    eager = Reader(reader.model, reader.tokenizer, replace(reader.settings, no_answer_threshold=0.0))
-    spans = eager.read("Which team won the 1998 football World Cup?", [PHOTOSYNTHESIS], top_n=3)
-    assert spans and all(0.0 <= s.confidence <= 1.0 for s in spans)
-
-
-def test_a_calibration_of_another_feature_set_is_refused() -> None:
-    with pytest.raises(ModelUnavailable, match="recalibrate"):
-        Reader.load(calibration=(0.2, 0.0, 1.4, -0.9, -0.2, -1.4))  # runs 4 and 5 had five features
+def test_a_passage_that_does_not_answer_gets_a_far_lower_confidence(reader: Reader) -> None:
+    """Calibrated confidences compare across questions: the best guess in an unrelated passage
+    stands far below a clear answer, and the no-answer threshold lies between them."""
+    unrelated = reader.read("Which team won the 1998 football World Cup?", [PHOTOSYNTHESIS], top_n=1, threshold=0.0)
+    answered = reader.read("Who was the Eiffel Tower named after?", [TOWER], top_n=1, threshold=0.0)
+    assert unrelated and answered
+    assert unrelated[0].confidence < reader.no_answer_threshold < answered[0].confidence
+    assert answered[0].confidence - unrelated[0].confidence > 0.3
 
 
 def test_long_passage_is_read_in_windows(reader: Reader) -> None:
@@ -99,33 +95,16 @@ def test_long_passage_is_read_in_windows(reader: Reader) -> None:
         check_span(span, [passage])
 
 
-def test_span_never_crosses_a_paragraph_break(reader: Reader) -> None:
+def test_no_span_of_a_scrape_crosses_a_paragraph_break(reader: Reader) -> None:
     # From the seed scrape: unguarded, a model offered "Uzbekistan.\n\n\n\nThe Ambassador of Cambodia".
     passage = ("The SCO secretary-general informed the Ambassador about the Organisation’s current "
                "activities, including upcoming events in Uzbekistan.\n\n\n\nThe Ambassador of Cambodia "
                "reaffirmed her country’s interest in upgrading to observer status at the Organisation.")
-    question = "Which country plans to chair the SCO in 2022?"
-    enc = reader.tokenizer(question, passage, return_offsets_mapping=True)
-    offsets, ids = enc["offset_mapping"], enc.sequence_ids()
-    at = {passage[a:b]: i for i, ((a, b), s) in enumerate(zip(offsets, ids)) if s == 1}
-    start, end = np.full(len(offsets), -10.0), np.full(len(offsets), -10.0)
-    start[at["Uzbekistan"]], end[at["Cambodia"]], end[at["Uzbekistan"]] = 9.0, 9.0, 5.0  # the crossing span scores best
-    hidden = np.zeros((len(offsets), 4), dtype=np.float32)
-    found = [c.text for c in reader._window_candidates(question, passage, 0, ids, offsets, start, end, hidden)]
-    assert "Uzbekistan" in found and not [t for t in found if re.search(r"\n\s*\n", t)]
-    for span in reader.read(question, [passage], top_n=50, threshold=0.0):
+    spans = reader.read("Which country plans to chair the SCO in 2022?", [passage], top_n=50, threshold=0.0)
+    assert spans
+    for span in spans:
         check_span(span, [passage])
         assert not re.search(r"\n\s*\n", span.text)
-
-
-def test_snap_never_cuts_a_word() -> None:
-    text = "the Denver Broncos won"
-    assert _snap(text, 6, 15) == (4, 18)  # "nver Bron" widened to "Denver Broncos"
-    assert _snap(text, 3, 11) == (4, 10)  # " Denver " trimmed to "Denver"
-    named = "the Red Cross (ICRC) and the UN (New York)"
-    assert named[slice(*_snap(named, 15, 20))] == "ICRC"  # "ICRC)": the bracket it does not open goes
-    assert named[slice(*_snap(named, 14, 19))] == "ICRC"  # "(ICRC": the bracket it does not close goes
-    assert named[slice(*_snap(named, 32, 42))] == "(New York)"  # a bracket pair stays whole
 
 
 def test_deterministic_and_thread_safe(reader: Reader) -> None:

@@ -1,9 +1,15 @@
-"""Retrieval on the seed corpus with the real embedding model."""
+"""Retrieval on the seed corpus with the real embedding model, and the ranking rules with the
+hashing stand-in."""
 from __future__ import annotations
 
 import pytest
 
+from scoqa.index import open_store
+from scoqa.index.build import build_index
+from scoqa.index.protocol import chunk_id
 from scoqa.retrieve import Retriever
+from scoqa.retrieve.fusion import Fusion, fuse
+from scoqa.userinput import BadInput
 
 from conftest import CORPUS
 
@@ -58,15 +64,38 @@ def test_empty_and_stopword_queries_find_nothing_by_keywords(retriever):
     assert retriever.search("the of and", mode="bm25") == []
 
 
-def test_search_is_deterministic(retriever):
-    first = [(h.chunk.source, h.chunk.start, round(h.score, 6)) for h in retriever.search("SCO and the UN", k=5)]
-    second = [(h.chunk.source, h.chunk.start, round(h.score, 6)) for h in retriever.search("SCO and the UN", k=5)]
-    assert first == second
+def test_fusion_is_a_pure_function_of_two_score_lists():
+    dense, keyword = {"a": 0.9, "b": 0.5, "c": 0.1}, {"a": 0.0, "b": 4.0, "c": 2.0}
+    assert fuse(dense, keyword, Fusion.WEIGHTED, 0.5) == pytest.approx({"a": 0.45, "b": 0.75, "c": 0.3})
+    rrf = fuse(dense, keyword, Fusion.RRF, 0.5)
+    assert rrf["b"] == pytest.approx(1 / 61 + 1 / 60) and rrf["a"] == pytest.approx(1 / 60 + 1 / 62)
+    with pytest.raises(ValueError):
+        fuse({"a": 1.0}, {}, Fusion.WEIGHTED, 0.5)
 
 
-def test_unknown_mode_is_refused(retriever):
-    with pytest.raises(ValueError, match="unknown mode"):
-        retriever.search("SCO", mode="fuzzy")
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_equal_scores_are_ranked_by_chunk_id_whatever_the_order_of_indexing(tmp_path, hashing_embedder, mode):
+    """Short notes with the same words score alike (too short to count as copies of each
+    other): their order comes from their ids, never from the order files were read in."""
+    rankings = []
+    for order in (range(6), reversed(range(6))):
+        docs = tmp_path / f"docs-{len(rankings)}"
+        docs.mkdir()
+        for n in order:
+            (docs / f"note-{n}.txt").write_text("Tea is hot.\n", encoding="utf-8")
+        store = open_store(build_index([docs], tmp_path / f"index-{len(rankings)}", hashing_embedder,
+                                       progress=False).folder)
+        hits = Retriever(store, hashing_embedder).search("hot tea", k=4, mode=mode)
+        ids = [chunk_id(h.chunk.document, h.chunk.start, h.chunk.end) for h in hits]
+        assert len(set(h.score for h in hits)) == 1 and ids == sorted(ids)
+        rankings.append([h.chunk.source for h in hits])
+    assert rankings[0] == rankings[1] and len(rankings[0]) == 4
+
+
+def test_an_unknown_mode_is_refused_naming_the_modes(tmp_path, hashing_embedder):
+    store = open_store(build_index([CORPUS], tmp_path / "index", hashing_embedder, progress=False).folder)
+    with pytest.raises(BadInput, match=r"unknown mode 'fuzzy' \(choose from hybrid, dense, bm25\)"):
+        Retriever(store, hashing_embedder).search("SCO", mode="fuzzy")
 
 
 def test_retrieval_leaves_the_process_openmp_setting_as_it_found_it(seed_index, embedder):

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.model
+pytestmark = pytest.mark.torch  # a tiny random model: torch, but no shipped one
 
 
 def _script():
