@@ -101,17 +101,22 @@ class FolderStore:
         return self.manifest["model"]["name"]
 
     def chunk(self, i: int) -> Chunk:
+        """The chunk at row i (0 <= i < len(self)); raises IndexError beyond."""
         doc, start, end = self.chunk_rows[i]
         return Chunk(self.documents[doc], int(start), int(end))
 
     def fingerprint(self, i: int) -> np.ndarray:
+        """The sorted sentence hashes (uint64) of the chunk at row i."""
         return self.fp_values[self.fp_offsets[i] : self.fp_offsets[i + 1]]
 
     def count(self, sources: set[str]) -> int:
+        """`ChunkStore.count`."""
         wanted = [d for d, doc in enumerate(self.documents) if doc.source in sources]
         return int(np.isin(self.chunk_rows[:, 0], wanted).sum()) if wanted else 0
 
     def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """`ChunkStore.dense_search`: FAISS over every row, exact ("flat") or IVF with the
+        manifest's nprobe."""
         with _faiss_on_one_thread():
             scores, rows = self.dense.search(vector[None, :].astype(np.float32), min(k, len(self)))
         return [(self.ids[i], float(s)) for i, s in zip(rows[0], scores[0]) if i >= 0]
@@ -122,6 +127,8 @@ class FolderStore:
         return self.bm25.get_scores_from_ids(known) if known else np.zeros(len(self), dtype=np.float32)
 
     def keyword_search(self, terms: Sequence[str], k: int, ids: Sequence[str] = ()) -> dict[str, float]:
+        """`ChunkStore.keyword_search`: bm25s scores every row once; the k best are taken from
+        that vector unordered (argpartition), and the named ids read from it."""
         scores = self._bm25_all(terms)
         top = np.argpartition(-scores, k - 1)[:k] if k < len(self) else np.arange(len(self))
         found = {self.ids[i]: float(scores[i]) for i in top if scores[i] > 0}
@@ -129,10 +136,12 @@ class FolderStore:
         return found
 
     def dense_scores(self, vector: np.ndarray, ids: Sequence[str]) -> dict[str, float]:
+        """`ChunkStore.dense_scores`, from the stored vectors (KeyError for an unknown id)."""
         rows = [self.rows[name] for name in ids]
         return dict(zip(ids, (np.asarray(self.matrix[rows]) @ vector).tolist()))
 
     def chunks(self, ids: Sequence[str]) -> dict[str, StoredChunk]:
+        """`ChunkStore.chunks`: unknown ids are left out."""
         return {name: StoredChunk(name, self.chunk(i), tuple(self.fingerprint(i).tolist()))
                 for name in ids if (i := self.rows.get(name)) is not None}
 

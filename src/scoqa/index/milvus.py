@@ -132,6 +132,8 @@ class MilvusStore:
 
     @staticmethod
     def open(folder: Path, location: str) -> "MilvusStore":
+        """The index at `location` (`Backend.open`): IndexMissing without its collections,
+        IndexUnavailable when unreachable, damaged, of another format or dimension."""
         from pymilvus.exceptions import MilvusException
 
         client, name = _connect(location)
@@ -203,6 +205,7 @@ class MilvusStore:
         return self.manifest.get("chunks", 0)
 
     def count(self, sources: set[str]) -> int:
+        """`ChunkStore.count`: the visible rows of those sources, counted through a query."""
         if not sources:
             return 0
         return sum(1 for _ in self._rows(self.chunks_name, f"{self.visible} and {_in('source', sorted(sources))}", ["chunk"]))
@@ -213,6 +216,7 @@ class MilvusStore:
         return [(hit["entity"]["chunk"], float(hit["distance"])) for hit in found[0]]
 
     def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """`ChunkStore.dense_search`: one search of the visible rows, with the manifest's nprobe."""
         params = {"metric_type": "IP", "params": {"nprobe": self.manifest["dense"]["nprobe"]}}
         return self._search(np.asarray(vector, dtype=np.float32).tolist(), "vector", k, self.visible, params)
 
@@ -225,8 +229,9 @@ class MilvusStore:
                                                                {"metric_type": "BM25"})]
 
     def keyword_search(self, terms: Sequence[str], k: int, ids: Sequence[str] = ()) -> dict[str, float]:
-        # Milvus scores inside the server, by request: the k best, then only the named chunks
-        # that those left out (not a second pass over every chunk).
+        """`ChunkStore.keyword_search`: Milvus scores inside the server, by request: one search
+        for the k best (returned best first), then one over only the named chunks that those
+        left out; an id the collection does not hold finds no row and keeps 0.0."""
         found = dict(self._keyword(terms, k, self.visible)) if terms else {}
         rest = [i for i in ids if i not in found]
         found.update(dict.fromkeys(rest, 0.0))
@@ -242,6 +247,8 @@ class MilvusStore:
         return {row["chunk"]: row for row in rows}
 
     def dense_scores(self, vector: np.ndarray, ids: Sequence[str]) -> dict[str, float]:
+        """`ChunkStore.dense_scores`, from the stored vectors, fetched in one query (KeyError for
+        an id the collection does not hold)."""
         if not ids:
             return {}
         rows = self._by_chunk(ids, ["vector"])
@@ -249,6 +256,7 @@ class MilvusStore:
         return dict(zip(ids, (vectors @ vector).tolist()))
 
     def chunks(self, ids: Sequence[str]) -> dict[str, StoredChunk]:
+        """`ChunkStore.chunks`, in one query: ids the collection does not hold are left out."""
         rows = self._by_chunk(ids, ["source", "start", "end", "fingerprints"])
         return {i: StoredChunk(i, Chunk(self.by_source[row["source"]], row["start"], row["end"]),
                                tuple(int(h) for h in row["fingerprints"].split()))
