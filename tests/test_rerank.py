@@ -12,12 +12,12 @@ import pytest
 
 from scoqa.answer import Assistant
 from scoqa.answer.assistant import ReaderOrder
-from scoqa.answer.reader import Span
 from scoqa.answer.rerank import FEATURES, Reranker, RerankerSettings, candidate_features, question_kind
 from scoqa.app import cli
 from scoqa.errors import ModelUnavailable
 from scoqa.index.build import build_index
 from scoqa.index.folder import FolderStore
+from scoqa.records import Span
 from scoqa.retrieve import Retriever
 
 NOTE = ("The memorandum was signed in Astana on 9 June 2017 by the two organisations. "
