@@ -222,6 +222,7 @@ def _ask_json(question: str) -> str:
     return out.getvalue()
 
 
+@pytest.mark.service  # the chat server's module imports gradio, which the unit lane never loads
 def test_the_chat_styles_each_tier_apart(note_index):
     from scoqa.app.serve import chat_html
 
