@@ -31,7 +31,8 @@ from scoqa.index.watch import WatchSettings
 
 from conftest import CORPUS
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:gradio.queueing")
+# It runs the chat server (gradio) with the real models: a service, never imported by the unit lane.
+pytestmark = [pytest.mark.service, pytest.mark.filterwarnings("ignore::DeprecationWarning:gradio.queueing")]
 ROUNDS = 10
 MAX_QUESTIONS = 60
 DEADLINE = 120  # seconds for the folder's last change to be indexed, on a busy machine
