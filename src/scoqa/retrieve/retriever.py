@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ..index.protocol import REBUILD_HINT, ChunkStore, IndexUnavailable, StoredChunk, keyword_tokens
 from ..records import Hit, Location
+from ..text import as_read
 from .embed import Embeds
 from .fusion import Fusion, Mode, fuse, names
 
@@ -44,8 +45,11 @@ class Retriever:
         self.settings = settings
 
     def search(self, query: str, k: int = 5, mode: str | Mode | None = None) -> list[Hit]:
+        """The k best chunks for query, best first; the query is matched as a reader reads it,
+        as the chunks are (`chunk.search_text`)."""
         mode = _mode(mode or self.settings.mode)
         n = len(self.index)
+        query = as_read(query)
         if n == 0 or not query.strip():
             return []
         depth = min(n, max(self.settings.candidates, 2 * k))
