@@ -99,4 +99,4 @@ def test_a_bad_file_is_skipped_and_the_run_continues(tmp_path, hashing_embedder)
     assert report.documents == 1
     assert sorted(source for source, _ in report.skipped) == ["binary.md", "broken.pdf", "empty.txt"]
     assert len(notes) == 3 and all(note.startswith("skipped ") for note in notes)
-    assert "3 skipped: binary.md (binary" in report.summary()
+    assert "3 skipped: binary.md (binary file" in report.summary()

@@ -36,7 +36,7 @@ MARKDOWN_SUFFIXES = frozenset({".md", ".docx", ".html", ".htm"})
 # from cp1250 or cp1257 ("Déclaration", "à Moscou"), which differ in the letters that matter.
 _CHAOS_TIE = 0.05
 # Unreadable as text, and what the user can do about it.
-NOT_TEXT = "binary, or text in an encoding that cannot be told: if it is text, save it as UTF-8"
+NOT_TEXT = "binary file, or text in an encoding that cannot be told: if it is text, save it as UTF-8"
 
 
 @dataclass
