@@ -432,3 +432,9 @@ def test_every_kind_is_answered_and_cited_exactly(people, question, answer, sour
         text = extract_text(path.read_bytes(), path.suffix).text
     assert all(text[c.start:c.end] == c.quote for c in (result.span, *result.citations) if c.source == source)
     assert answer in as_read(cited.quote)
+
+
+def test_an_abbreviation_is_spelt_out_across_a_ligature(tmp_path, hashing_embedder):
+    (tmp_path / "harbour.txt").write_text("The \ufb02eet Operations Group (FOG) runs the harbour.\n", encoding="utf-8")
+    answer = assistant_over(tmp_path, hashing_embedder, {}).ask("What does FOG stand for?")
+    assert answer.text == "\ufb02eet Operations Group" and answer.span.quote == answer.text

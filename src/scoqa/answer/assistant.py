@@ -19,7 +19,7 @@ from ..ingest.chunk import passage
 from ..records import Chunk, Document, Hit, Location
 from ..retrieve.embed import Embedder
 from ..retrieve.retriever import Retriever
-from ..text import as_read, loose_pattern, sentences
+from ..text import as_read, loose_pattern, reading_view, sentences
 from ..userinput import require_text
 from .abbreviations import CONFIDENCE, Glossary, first_expansion
 from .lists import MAX_ITEM_WORDS, item_spans, same_shape, widen_to_enumeration
@@ -319,13 +319,16 @@ class Assistant:
 
 def _spelt_out(abbreviation: str, retrieved: list[Hit], k: int) -> tuple[list[Hit], list[Span]] | None:
     """Where a retrieved passage spells the abbreviation out: that passage first, and the
-    expansion as the one span, as sure as its rule has proved (`abbreviations.CONFIDENCE`)."""
-    found = first_expansion(abbreviation, [(h.chunk.text, h.chunk.document.text) for h in retrieved])
+    expansion as the one span, as sure as its rule has proved (`abbreviations.CONFIDENCE`).
+    Passages are searched as a reader reads them (`text.reading_view`: "ﬂeet" begins with an f)."""
+    views = [reading_view(h.chunk.text) for h in retrieved]
+    found = first_expansion(abbreviation, [(v.text, h.chunk.document.text) for v, h in zip(views, retrieved)])
     if found is None:
         return None
     index, expansion = found
+    start, end = views[index].original(expansion.start, expansion.end)
     hits = [retrieved[index]] + [h for i, h in enumerate(retrieved) if i != index][: k - 1]
-    return hits, [Span(0, expansion.start, expansion.end, expansion.text, CONFIDENCE[expansion.rule])]
+    return hits, [Span(0, start, end, retrieved[index].chunk.text[start:end], CONFIDENCE[expansion.rule])]
 
 
 def _overlap(a: Span, b: Span) -> bool:
