@@ -272,10 +272,10 @@ def test_linked_folders_are_followed_and_what_is_not_followed_is_named(tmp_path,
     reasons = dict(report.skipped)
     assert set(reasons) == {"alias.txt", "gone.txt", "loop", "via"}
     assert reasons["alias.txt"] == "the same file as own.txt, read once"
-    assert reasons["gone.txt"] == "a broken link (to ../missing.txt, which does not exist)"
+    assert reasons["gone.txt"] == "a broken link: ../missing.txt does not exist"
     assert reasons["loop"] == "a link to ., a folder read already: not followed again"
     assert reasons["via"] == "a link to shared, a folder read already: not followed again"
-    assert "4 skipped: alias.txt (the same file as own.txt, read once); gone.txt (a broken link" in report.summary()
+    assert "4 skipped: alias.txt (the same file as own.txt, read once); gone.txt (a broken link: " in report.summary()
 
 
 def test_index_names_what_it_did_not_read(tmp_path, hashing_embedder):
@@ -284,7 +284,7 @@ def test_index_names_what_it_did_not_read(tmp_path, hashing_embedder):
     (tmp_path / ".git").mkdir()
     (tmp_path / ".git" / "HEAD").write_text("ref: refs/heads/main\n", encoding="utf-8")
     summary = build_index([tmp_path], tmp_path / "index", hashing_embedder, progress=False).summary()
-    assert "not read: 1 files of other types (.png 1; scoqa reads .docx, .htm, .html, .md, .pdf, .txt)" in summary
+    assert "not read: 1 file of other types (.png 1; scoqa reads .docx, .htm, .html, .md, .pdf, .txt)" in summary
     assert "not read, hidden: .git" in summary
 
 

@@ -4,7 +4,10 @@ Cleaning judges whether a line is prose and finds an article's date, chunking an
 text into sentences, the reader compares a question's words with a passage's, a question plan
 rejects a date where a place is asked for and a count where "which" is, and lists and counts are
 cut at the same separators: each rule lives here once, so that a sentence end, a function word,
-a date or a list separator means the same thing everywhere.
+a date or a list separator means the same thing everywhere. So does what a reader reads: search,
+the reader, cleaning and copy detection all see a text through `reading_view` (ligatures as
+letters, soft hyphens and zero-width characters as nothing, a word hyphenated across a line
+break whole), while every offset stays in the original.
 """
 from __future__ import annotations
 

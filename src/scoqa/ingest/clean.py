@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Sequence
 
-from .structure import heading_text
 from ..text import (DATE_PATTERNS, ENDS_LIKE_A_SENTENCE, FUNCTION_WORDS, LETTER_WORD, MONTHS, as_read,
-                   ends_in_hyphen_break, line_spans, trim)
+                    ends_in_hyphen_break, line_spans, trim)
+from .structure import heading_text
 
 _DATELINE = re.compile(r"^\s*\d{1,4}[./-]\d{1,2}[./-]\d{1,4}(?:[ T]+\d{1,2}:\d{2}(?::\d{2})?)?\s*$")
 _CLOCK_PREFIX = re.compile(r"^\s*\d{1,2}:\d{2}(?!\d)")

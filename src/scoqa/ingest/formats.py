@@ -120,7 +120,7 @@ def _walk(folders: list[Path], found: Found, candidates: list[tuple[bool, Path, 
                 target = path.resolve(strict=True) if is_link else real / entry.name
                 is_dir = target.is_dir()
             except (OSError, RuntimeError):
-                found.skipped.append((path, f"a broken link (to {os.readlink(path)}, which does not exist)"))
+                found.skipped.append((path, f"a broken link: {os.readlink(path)} does not exist"))
                 continue
             if is_dir:
                 (links if is_link else subfolders).append((path, target, linked or is_link))

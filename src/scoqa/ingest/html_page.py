@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, replace
 
 from .clean import FURNITURE, STRUCTURE
-from .extracted import Extracted
+from .extracted import Extracted, UnreadableFile
 from .structure import markdown_table
 
 # Never shown as text: code, styles, embedded objects, form controls.
@@ -201,20 +201,25 @@ def _rows(table):
 
 def page_text(markup: str) -> Extracted:
     """The page's text (lines as above, blocks apart by a blank line, a list's or table's lines
-    by one line break), its <title>, and the (start, end, role) spans of the marked lines."""
+    by one line break), its <title>, and the (start, end, role) spans of the marked lines.
+    Raises UnreadableFile for a page nested too deeply to walk."""
     import lxml.html
     from lxml import etree
 
     try:
-        root = lxml.html.document_fromstring(markup)
+        root = lxml.html.document_fromstring(markup, parser=lxml.html.HTMLParser(huge_tree=True))
     except ValueError:  # an XML declaration naming an encoding: hand lxml the bytes
-        root = lxml.html.document_fromstring(markup.encode("utf-8"), parser=lxml.html.HTMLParser(encoding="utf-8"))
+        root = lxml.html.document_fromstring(markup.encode("utf-8"),
+                                             parser=lxml.html.HTMLParser(encoding="utf-8", huge_tree=True))
     except etree.ParserError:  # nothing but whitespace
         return Extracted("")
     title = root.findtext(".//title")
     writer = _Writer(itertools.count())
     body = root.find("body")
-    writer.walk(body if body is not None else root, _Context())
+    try:
+        writer.walk(body if body is not None else root, _Context())
+    except RecursionError:
+        raise UnreadableFile("HTML nested too deeply to read (hundreds of elements inside one another)") from None
     writer.flush(_Context())
     parts: list[str] = []
     roles: list[tuple[int, int, str]] = []

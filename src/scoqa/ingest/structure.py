@@ -9,7 +9,6 @@ stay true. Word documents and HTML pages are rendered as markdown (`ingest`, wit
 from __future__ import annotations
 
 import re
-
 from typing import Sequence
 
 from ..text import line_spans, trim
@@ -17,8 +16,6 @@ from ..text import line_spans, trim
 _HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$")
 _ROW = re.compile(r"^\s*\|.*\|\s*$")
 _RULE = re.compile(r"^\s*\|?(?:\s*:?-{3,}:?\s*\|)+(?:\s*:?-{3,}:?\s*)?$")
-
-
 _UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 
 
@@ -31,9 +28,10 @@ def _cells(row: str) -> list[str]:
 
 
 def labelled_row(row: str, label: str) -> tuple[str, list[tuple[str, int, int]]] | None:
-    """A table row under its column names (`sections` labels it "headings\nnames"): the headings
-    above the table ("" if none) and each cell's column name with the cell's (start, end) in
-    `row`, trimmed; None for any other text, or where names and cells do not pair up."""
+    """A table row under its column names (`sections` labels it with the headings above the
+    table, a line break, and the names): those headings ("" if none) and each cell's column
+    name with the cell's (start, end) in `row`, trimmed, empty cells left out; None for any
+    other text, or where names and cells do not pair up."""
     if not _ROW.fullmatch(row):
         return None
     headings, _, names_line = label.rpartition("\n")
