@@ -33,9 +33,9 @@ from scoqa.text import as_read, reading_view, sentences
 FONT = os.path.join(matplotlib.get_data_path(), "fonts", "ttf", "DejaVuSans.ttf")  # has the ligature glyphs
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 
-# Ligatures (U+FB01, U+FB03), a no-break space, a soft hyphen, a zero-width space, a zero-width
-# joiner, a word joiner and a byte order mark inside the text; and the same text typed plainly.
-TYPESET = ("The \ufb01scal o\ufb03ce is run by Petra\u00a0Ilves. Its staff are certi\u00ad\ufb01ed "
+# Ligatures (U+FB01, U+FB03), a soft hyphen, a zero-width space, a zero-width joiner, a word
+# joiner and a byte order mark inside the text; and the same text typed plainly.
+TYPESET = ("The \ufb01scal o\ufb03ce is run by Petra Ilves. Its staff are certi\u00ad\ufb01ed "
            "ac\u200bcoun\u200dtants, and the of\u2060\ufb01ce opens at nine\ufeff on weekdays.")
 PLAIN = ("The fiscal office is run by Petra Ilves. Its staff are certified "
          "accountants, and the office opens at nine on weekdays.")
@@ -172,7 +172,7 @@ def test_the_reading_view_reads_typographic_forms_as_plain_text_and_maps_back():
     assert TYPESET[a:b] == "certi\u00ad\ufb01ed ac\u200bcoun\u200dtants"
     for kept in ("10⁹ cells", "H₂O", "café", "Ünïcödé", "line\nbreak", "well-\nKnown"):  # not compatibility forms
         assert as_read(kept) == kept
-    assert as_read("Ｐｅｔｒａ ½") == "Petra 1⁄2"
+    assert as_read("Ｐｅｔｒａ ½") == "Petra 1⁄2" and as_read("Petra\u00a0Ilves") == "Petra\u00a0Ilves"
 
 
 @pytest.mark.parametrize("suffix", [".txt", ".md", ".html", ".docx", ".pdf"])
@@ -195,13 +195,13 @@ def test_a_typeset_answer_is_cited_in_the_original_text(tmp_path, hashing_embedd
     (tmp_path / "offices.txt").write_text(TYPESET, encoding="utf-8")
     assistant = assistant_over(tmp_path, hashing_embedder, {"Who runs the fiscal office?": "Petra Ilves"})
     answer = assistant.ask("Who runs the fiscal office?")
-    assert answer.text == "Petra\u00a0Ilves" and answer.hits[0].bm25 > 0
+    assert answer.text == "Petra Ilves" and answer.hits[0].bm25 > 0
     assert assistant.reader.passages[0].startswith("The fiscal office is run by Petra Ilves.")
     with open(tmp_path / "offices.txt", encoding="utf-8") as fh:
         text = fh.read()
     for cited in (answer.span, *answer.citations):
         assert text[cited.start:cited.end] == cited.quote
-    assert answer.citations[0].quote == "The \ufb01scal o\ufb03ce is run by Petra\u00a0Ilves."
+    assert answer.citations[0].quote == "The \ufb01scal o\ufb03ce is run by Petra Ilves."
     assert answer.evidence == "The fiscal office is run by Petra Ilves."
 
 

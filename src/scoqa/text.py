@@ -47,13 +47,14 @@ LINE_END_HYPHENS = "-\u00ad\u2010"
 # A word hyphenated across a line break: a letter, a hyphen, the line end, a lowercase letter
 # (checked by `_hyphen_break`: Python's re has no class for lowercase letters of every script).
 _HYPHEN_BREAK = re.compile(rf"(?<=[^\W\d_])[{LINE_END_HYPHENS}]\n[^\S\n]*(?=[^\W\d_])")
-# Compatibility forms a reader sees as the letters, digits or space they stand for (Unicode's
+# Compatibility forms a reader sees as the letters or digits they stand for (Unicode's
 # decomposition tags): ligatures and other <compat> forms (U+FB01 "ﬁ", "ĳ", "…"), full- and
-# half-width forms, mathematical letters (<font>), no-break spaces, Arabic presentation forms,
-# circled, squared, small and vertical forms, vulgar fractions. Superscripts and subscripts
-# (<super>, <sub>) are not among them: "10⁹" is not "109".
-_PLAIN_FORM_TAGS = frozenset({"<compat>", "<wide>", "<narrow>", "<font>", "<noBreak>", "<initial>", "<medial>",
-                              "<final>", "<isolated>", "<circle>", "<square>", "<small>", "<vertical>", "<fraction>"})
+# half-width forms, mathematical letters (<font>), Arabic presentation forms, circled, squared,
+# small and vertical forms, vulgar fractions. Not among them: superscripts and subscripts
+# (<super>, <sub>: "10⁹" is not "109"), and no-break spaces (<noBreak>), which are spaces to
+# every tokenizer already and stay as the text has them.
+_PLAIN_FORM_TAGS = frozenset({"<compat>", "<wide>", "<narrow>", "<font>", "<initial>", "<medial>", "<final>",
+                              "<isolated>", "<circle>", "<square>", "<small>", "<vertical>", "<fraction>"})
 
 
 # Month names and abbreviations, by number.
@@ -201,8 +202,8 @@ def reading_view(text: str) -> ReadingView:
     """The text as a reader reads it: what matching (BM25, the embedder) and the reader see,
     while offsets stay in the original (`ReadingView.original`). Only what a reader sees as
     plain letters or as nothing changes: a ligature ("ﬁ") reads as its letters, a soft hyphen,
-    zero-width character, word joiner or byte order mark as nothing, a no-break space as a
-    space, and a word hyphenated across a line break as one word; accents, case, punctuation,
+    zero-width character, word joiner or byte order mark as nothing, and a word hyphenated
+    across a line break as one word; accents, case, punctuation, spaces (no-break ones too),
     superscripts and line breaks stay as they are."""
     if text.isascii() and "-\n" not in text:
         return ReadingView(text)

@@ -31,9 +31,6 @@ _LISTS = frozenset({"ul", "ol", "menu", "dir", "dl"})
 # Sectioning content: a header, footer or aside inside one belongs to it, not to the page.
 _SECTIONS = frozenset({"article", "main", "section"})
 _FURNITURE_ROLES = frozenset({"navigation", "banner", "contentinfo", "search", "menu", "menubar"})
-# Class and id words of page furniture in pages without semantic markup.
-_FURNITURE_NAMES = frozenset({"nav", "navbar", "navigation", "menu", "menubar", "breadcrumb", "breadcrumbs",
-                              "sidebar", "footer", "cookie", "cookies"})
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 # A line more than half of whose letters are link text is navigation (a menu, a list of related
 # links); jusText calls a paragraph bad above 0.2 (Pomikálek 2011), a bar we leave to `clean`.
@@ -159,9 +156,10 @@ class _Writer:
 
 
 def _enter(el, tag: str, ctx: _Context) -> _Context:
+    """The context inside `el`. Furniture is what markup says it is (class names are left to
+    `clean`: a body's "has-sidebar" says nothing of its content)."""
     role = (el.get("role") or "").lower()
-    names = set(re.findall(r"[a-z]+", f"{el.get('class') or ''} {el.get('id') or ''}".lower()))
-    furniture = (ctx.furniture or tag == "nav" or role in _FURNITURE_ROLES or bool(names & _FURNITURE_NAMES)
+    furniture = (ctx.furniture or tag == "nav" or role in _FURNITURE_ROLES
                  or (not ctx.sectioned and (tag in ("header", "footer", "aside") or role == "complementary")))
     return replace(ctx, furniture=furniture, sectioned=ctx.sectioned or tag in _SECTIONS or role in ("main", "article"),
                    linked=ctx.linked or (tag == "a" and el.get("href") is not None))
