@@ -260,6 +260,8 @@ def linked_folder(tmp_path: Path) -> Path:
     (docs / "loop").symlink_to(".", target_is_directory=True)
     (docs / "gone.txt").symlink_to("../missing.txt")
     (docs / "alias.txt").symlink_to("own.txt")
+    (docs / "up").symlink_to("..", target_is_directory=True)  # holds docs itself
+    (docs / "round.txt").symlink_to("round.txt")
     return docs
 
 
@@ -270,12 +272,14 @@ def test_linked_folders_are_followed_and_what_is_not_followed_is_named(tmp_path,
     report = build_index([docs], tmp_path / "index", hashing_embedder, progress=False)
     assert sorted(report.added) == ["own.txt", "shared/ferry.md"]
     reasons = dict(report.skipped)
-    assert set(reasons) == {"alias.txt", "gone.txt", "loop", "via"}
+    assert set(reasons) == {"alias.txt", "gone.txt", "loop", "round.txt", "up", "via"}
     assert reasons["alias.txt"] == "the same file as own.txt, read once"
     assert reasons["gone.txt"] == "a broken link: ../missing.txt does not exist"
     assert reasons["loop"] == "a link to ., a folder read already: not followed again"
     assert reasons["via"] == "a link to shared, a folder read already: not followed again"
-    assert "4 skipped: alias.txt (the same file as own.txt, read once); gone.txt (a broken link: " in report.summary()
+    assert reasons["up"] == "a link to a folder that holds . (a loop): not followed"
+    assert reasons["round.txt"] == "a link that leads round in a circle (to round.txt)"
+    assert "6 skipped: alias.txt (the same file as own.txt, read once); gone.txt (a broken link: " in report.summary()
 
 
 def test_index_names_what_it_did_not_read(tmp_path, hashing_embedder):

@@ -57,9 +57,9 @@ def discover(paths: Iterable[Path], base: Path | None = None) -> Found:
     """The files under paths that scoqa reads, and what it left out.
 
     Links are followed, to files and to folders, inside the folders or out; a link to a folder
-    already read (a loop such as `loop -> .`, or a second way to the same folder) is not
-    followed again, and a file reached twice is read once (under its own name rather than a
-    link's). Raises FileNotFoundError for a path that does not exist, ValueError for a path
+    already read (a loop such as `loop -> .`, or a second way to the same folder) or to one
+    that holds a folder read (`up -> ..`) is not followed, and a file reached twice is read once
+    (under its own name rather than a link's); each is named in `skipped` with the reason. Raises FileNotFoundError for a path that does not exist, ValueError for a path
     outside `base`."""
     paths = [Path(p).resolve() for p in paths]
     for path in paths:
@@ -97,11 +97,17 @@ def _walk(folders: list[Path], found: Found, candidates: list[tuple[bool, Path, 
     plain = [(folder, folder, False) for folder in sorted(folders, reverse=True)]
     links: list[tuple[Path, Path, bool]] = []
     while plain or links:
+        through_link = not plain
         folder, real, linked = plain.pop() if plain else links.pop(0)
         if real in seen:
             if folder != seen[real]:
                 found.skipped.append((folder, f"a link to {_name(seen[real], found.base)}, a folder read already: "
                                               f"not followed again"))
+            continue
+        holds = next((seen[s] for s in seen if s.is_relative_to(real)), None) if through_link else None
+        if holds is not None:
+            found.skipped.append((folder, f"a link to a folder that holds {_name(holds, found.base)} (a loop): "
+                                          f"not followed"))
             continue
         seen[real] = folder
         try:
@@ -119,7 +125,10 @@ def _walk(folders: list[Path], found: Found, candidates: list[tuple[bool, Path, 
             try:
                 target = path.resolve(strict=True) if is_link else real / entry.name
                 is_dir = target.is_dir()
-            except (OSError, RuntimeError):
+            except RuntimeError:  # links that lead to each other
+                found.skipped.append((path, f"a link that leads round in a circle (to {os.readlink(path)})"))
+                continue
+            except OSError:
                 found.skipped.append((path, f"a broken link: {os.readlink(path)} does not exist"))
                 continue
             if is_dir:
