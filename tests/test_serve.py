@@ -90,7 +90,7 @@ def check_contract(payload: dict, question: str, docs: Path) -> None:
         text = (docs / c["source"]).read_text(encoding="utf-8")
         assert text[c["start"]:c["end"]] == c["quote"]
     for c in payload["citations"]:
-        assert set(c) == {"source", "start", "end", "quote", "date", "page"}
+        assert set(c) == {"source", "start", "end", "quote", "date", "page", "encoding"}
 
 
 # What each example question must answer (the seed corpus's own words).
