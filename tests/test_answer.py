@@ -74,7 +74,8 @@ def test_json_contract(assistant):
     assert payload["answer"] == "eight" and isinstance(payload["confidence"], float)
     assert "eight Member States" in payload["evidence"] and payload["citations"]
     for citation in payload["citations"]:
-        assert list(citation) == ["source", "start", "end", "quote", "date", "page"]
+        assert list(citation) == ["source", "start", "end", "quote", "date", "page", "encoding"]
+        assert citation["encoding"] == "utf-8"
         assert file_text(citation["source"])[citation["start"]:citation["end"]] == citation["quote"]
 
 

@@ -31,10 +31,10 @@ def one_page_pdf(line: str) -> bytes:
 
 
 def test_seed_text_is_the_file_text_so_offsets_hold():
-    base, files = discover([CORPUS])
-    assert base == CORPUS and len(files) == 5
-    for path in files:
-        doc, warning = read_document(path, base)
+    found = discover([CORPUS])
+    assert found.base == CORPUS and len(found.files) == 5
+    for path in found.files:
+        doc, warning = read_document(path, found.base)
         assert warning is None
         assert doc.text == open(path, encoding="utf-8").read()
         assert doc.source == path.name
@@ -47,8 +47,9 @@ def test_discover_recurses_and_names_sources_relative_to_the_folder(tmp_path):
     (tmp_path / "image.png").write_bytes(b"\x89PNG")
     (tmp_path / ".hidden").mkdir()
     (tmp_path / ".hidden" / "secret.txt").write_text("no", encoding="utf-8")
-    base, files = discover([tmp_path])
-    assert [f.relative_to(base).as_posix() for f in files] == ["a/b/deep.md", "top.html"]
+    found = discover([tmp_path])
+    assert [f.relative_to(found.base).as_posix() for f in found.files] == ["a/b/deep.md", "top.html"]
+    assert found.hidden == [tmp_path / ".hidden"] and found.other_types == {".png": 1}
     with pytest.raises(FileNotFoundError):
         discover([tmp_path / "missing"])
 
@@ -57,8 +58,8 @@ def test_html_text_drops_markup_scripts_and_styles():
     html = (b"<html><head><title>T</title><style>p{}</style><script>var x=1</script></head>"
             b"<body><h1>The SCO summit</h1><p>Leaders <b>met</b> in Astana&nbsp;today.</p></body></html>")
     extracted = extract_text(html, ".html")
-    assert extracted.text == "The SCO summit\n\nLeaders met in Astana today."
-    assert extracted.warning is None
+    assert extracted.text == "# The SCO summit\n\nLeaders met in Astana today."
+    assert extracted.warning is None and extracted.title == "T"
 
 
 def test_pdf_text():
@@ -69,7 +70,7 @@ def test_pdf_text():
 @pytest.mark.parametrize("data, suffix, reason", [
     (b"", ".txt", "empty"),
     (b"   \n\t ", ".md", "empty"),
-    (b"\x00\x01\x02binary\x00", ".txt", "binary"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06", ".txt", "binary"),
     (b"%PDF-1.4 this is not really a pdf", ".pdf", "PDF"),
     (b"", ".pdf", "PDF"),
 ])
@@ -98,4 +99,4 @@ def test_a_bad_file_is_skipped_and_the_run_continues(tmp_path, hashing_embedder)
     assert report.documents == 1
     assert sorted(source for source, _ in report.skipped) == ["binary.md", "broken.pdf", "empty.txt"]
     assert len(notes) == 3 and all(note.startswith("skipped ") for note in notes)
-    assert "3 files skipped" in report.summary()
+    assert "3 skipped: binary.md (binary file" in report.summary()

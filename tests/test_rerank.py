@@ -212,7 +212,7 @@ def test_cli_ask_reports_each_tier(note_index, monkeypatch, probability, status,
         assert check(out.getvalue()), out.getvalue()
     payload = json.loads(_ask_json(QUESTION))
     assert payload["answer"] == (WRONG if status == "answered" else None)
-    assert set(payload["guess"]) == {"source", "start", "end", "quote", "date", "page"}
+    assert set(payload["guess"]) == {"source", "start", "end", "quote", "date", "page", "encoding"}
 
 
 def _ask_json(question: str) -> str:

@@ -91,7 +91,7 @@ def check_contract(payload: dict, question: str, docs: Path) -> None:
         text = (docs / c["source"]).read_text(encoding="utf-8")
         assert text[c["start"]:c["end"]] == c["quote"]
     for c in payload["citations"]:
-        assert set(c) == {"source", "start", "end", "quote", "date", "page"}
+        assert set(c) == {"source", "start", "end", "quote", "date", "page", "encoding"}
     span = payload["span"]  # the answer where it stands, inside the first citation; none without an answer
     if payload["answer"] is None:
         assert span is None

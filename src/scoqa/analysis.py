@@ -10,6 +10,7 @@ import threading
 from typing import TYPE_CHECKING, Protocol, Sequence
 
 from .records import Chunk, Document
+from .text import as_read
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,9 +53,9 @@ def chunk_heads(document: Document, start: int) -> list[str]:
 def search_text(chunk: Chunk) -> str:
     """What a chunk is embedded and keyword-indexed by: its text, headed by the document title
     when the chunk does not already begin with it (later chunks of an article lose their
-    subject otherwise) and by its section's label."""
+    subject otherwise) and by its section's label; all as a reader reads it (`as_read`)."""
     heads = [head for head in chunk_heads(chunk.document, chunk.start) if not chunk.text.startswith(head)]
-    return "\n".join([*heads, chunk.text])
+    return as_read("\n".join([*heads, chunk.text]))
 
 
 _STEMMERS = threading.local()

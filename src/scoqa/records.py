@@ -2,9 +2,9 @@
 to the Answer and its Citations, `scoqa.answer.assistant`).
 
 Offsets always count Unicode code points (Python string indices, not bytes or UTF-16 units)
-and point into `Document.text`, which for .txt and .md files is the file's own decoded text,
-so a citation can be checked against the file itself. Importing this module loads no model and
-no numerical library.
+and point into `Document.text`, which for .txt and .md files is the file's own decoded text
+(`open(file, encoding=Document.encoding)`), so a citation can be checked against the file
+itself. Importing this module loads no model and no numerical library.
 """
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ class Document:
     true, but is never chunked. `sections` are (start, end, label) spans whose chunks are
     searched and read with their label (the headings above them; a table row's column names),
     since a passage cut from its heading or header row loses its subject. `pages` holds the
-    offset at which each page of a PDF begins.
+    offset at which each page of a PDF begins. `encoding` is the encoding a .txt or .md file
+    was read in (`open(file, encoding=...)` reads `text`); None where `text` is extracted.
     """
 
     source: str
@@ -36,6 +37,7 @@ class Document:
     content: tuple[tuple[int, int], ...] = ()
     sections: tuple[tuple[int, int, str], ...] = ()
     pages: tuple[int, ...] = ()
+    encoding: str | None = None
 
     def label_at(self, offset: int) -> str | None:
         """The label of the section that holds offset (a code point of `text`), if any."""

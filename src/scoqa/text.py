@@ -4,11 +4,17 @@ Cleaning judges whether a line is prose and finds an article's date, chunking an
 text into sentences, the reader compares a question's words with a passage's, a question plan
 rejects a date where a place is asked for and a count where "which" is, and lists and counts are
 cut at the same separators: each rule lives here once, so that a sentence end, a function word,
-a date or a list separator means the same thing everywhere.
+a date or a list separator means the same thing everywhere. So does what a reader reads: search,
+the reader, cleaning and copy detection all see a text through `reading_view` (ligatures as
+letters, soft hyphens and zero-width characters as nothing, a word hyphenated across a line
+break whole), while every offset stays in the original.
 """
 from __future__ import annotations
 
 import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
 
 # Tokens compared between a question and a passage (letters and digits alike).
 TOKEN = re.compile(r"\w+")
@@ -33,6 +39,22 @@ _ABBREVIATIONS = frozenset(
 )
 # A sentence ends at a stop followed by a capital or digit (after optional quotes), or at a line end.
 _SENTENCE_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9А-ЯЁ])|\n\s*")
+
+
+# The hyphens that may end a line inside a word ("reimburse-" / "ment"): hyphen-minus, soft
+# hyphen, Unicode hyphen.
+LINE_END_HYPHENS = "-\u00ad\u2010"
+# A word hyphenated across a line break: a letter, a hyphen, the line end, a lowercase letter
+# (checked by `_hyphen_break`: Python's re has no class for lowercase letters of every script).
+_HYPHEN_BREAK = re.compile(rf"(?<=[^\W\d_])[{LINE_END_HYPHENS}]\n[^\S\n]*(?=[^\W\d_])")
+# Compatibility forms a reader sees as the letters or digits they stand for (Unicode's
+# decomposition tags): ligatures and other <compat> forms (U+FB01 "ﬁ", "ĳ", "…"), full- and
+# half-width forms, mathematical letters (<font>), Arabic presentation forms, circled, squared,
+# small and vertical forms, vulgar fractions. Not among them: superscripts and subscripts
+# (<super>, <sub>: "10⁹" is not "109"), and no-break spaces (<noBreak>), which are spaces to
+# every tokenizer already and stay as the text has them.
+_PLAIN_FORM_TAGS = frozenset({"<compat>", "<wide>", "<narrow>", "<font>", "<initial>", "<medial>", "<final>",
+                              "<isolated>", "<circle>", "<square>", "<small>", "<vertical>", "<fraction>"})
 
 
 # Month names and abbreviations, by number.
@@ -82,12 +104,15 @@ def only_a_date(text: str) -> bool:
 
 def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """Sentence spans of text[start:end], trimmed of surrounding whitespace; a stop after an
-    abbreviation ("Dr.", "U.N.") or an initial does not end a sentence."""
+    abbreviation ("Dr.", "U.N.") or an initial does not end a sentence, nor does a line end
+    inside a hyphenated word ("reimburse-" / "ment")."""
     end = len(text) if end is None else end
     spans, begin = [], start
     for match in _SENTENCE_BOUNDARY.finditer(text, start, end):
         cut = match.end()
         if match.group().strip() and _is_abbreviation(text, begin, match.start()):
+            continue
+        if _hyphen_break(text, match.start() - 1) is not None:
             continue
         spans.append((begin, cut))
         begin = cut
@@ -99,6 +124,16 @@ def _is_abbreviation(text: str, begin: int, dot: int) -> bool:
     word = text[begin:dot].rsplit(None, 1)[-1] if text[begin:dot].strip() else ""
     word = word.lstrip("(\"'“‘").lower()
     return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
+
+
+def line_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each line, without its line end (LF, CRLF or CR)."""
+    spans, start = [], 0
+    for match in re.finditer(r"\r\n|\n|\r", text):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(text)))
+    return spans
 
 
 def trim(text: str, start: int, end: int) -> tuple[int, int]:
@@ -114,3 +149,80 @@ def loose_pattern(text: str) -> str:
     """A regular expression for `text` in which any run of whitespace matches any other: copies
     of a passage differ in spaces (no-break spaces, line breaks)."""
     return r"\s+".join(map(re.escape, text.split()))
+
+
+def _hyphen_break(text: str, at: int) -> int | None:
+    """Where the word goes on, if a word is hyphenated across a line break at `at` (the
+    hyphen): after the line end and any indentation, a lowercase letter follows."""
+    if at < 1 or text[at] not in LINE_END_HYPHENS:
+        return None
+    match = _HYPHEN_BREAK.match(text, at)
+    return match.end() if match and text[match.end()].islower() else None
+
+
+def ends_in_hyphen_break(text: str, line_end: int) -> bool:
+    """Whether the line ending at `line_end` (its line break) breaks a hyphenated word."""
+    return line_end > 0 and _hyphen_break(text, line_end - 1) is not None
+
+
+@lru_cache(maxsize=4096)
+def _as_read_char(char: str) -> str:
+    """A character as a reader sees it: a format character (Unicode category Cf: soft hyphen,
+    zero-width space and joiners, word joiner, a byte order mark inside the text, direction
+    marks) is nothing; a plain-looking compatibility form is what it stands for (NFKC); any
+    other character is itself."""
+    if unicodedata.category(char) == "Cf":
+        return ""
+    tag = unicodedata.decomposition(char).split(" ", 1)[0]
+    return unicodedata.normalize("NFKC", char) if tag in _PLAIN_FORM_TAGS else char
+
+
+@dataclass(frozen=True)
+class ReadingView:
+    """A text as a reader reads it, and where each of its characters stands in the original.
+
+    `text` drops format characters and words' line-end hyphens and spells compatibility forms
+    out (`as_read`); `origin[i]` is the offset in the original of `text[i]`, and
+    `origin[len(text)]` is the original's length. `origin` is None where nothing changed."""
+
+    text: str
+    origin: tuple[int, ...] | None = None
+
+    def original(self, start: int, end: int) -> tuple[int, int]:
+        """The (start, end) in the original of `text[start:end]`: every character that any of
+        the span's characters comes from, with what was dropped between them."""
+        if self.origin is None:
+            return start, end
+        if end <= start:
+            return self.origin[start], self.origin[start]
+        return self.origin[start], self.origin[end - 1] + 1
+
+
+def reading_view(text: str) -> ReadingView:
+    """The text as a reader reads it: what matching (BM25, the embedder) and the reader see,
+    while offsets stay in the original (`ReadingView.original`). Only what a reader sees as
+    plain letters or as nothing changes: a ligature ("ﬁ") reads as its letters, a soft hyphen,
+    zero-width character, word joiner or byte order mark as nothing, and a word hyphenated
+    across a line break as one word; accents, case, punctuation, spaces (no-break ones too),
+    superscripts and line breaks stay as they are."""
+    if text.isascii() and "-\n" not in text:
+        return ReadingView(text)
+    out: list[str] = []
+    origin: list[int] = []
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if char in LINE_END_HYPHENS and (resume := _hyphen_break(text, i)) is not None:
+            i = resume
+            continue
+        read = char if char.isascii() else _as_read_char(char)
+        out.append(read)
+        origin.extend([i] * len(read))
+        i += 1
+    view = "".join(out)
+    return ReadingView(text) if view == text else ReadingView(view, (*origin, n))
+
+
+def as_read(text: str) -> str:
+    """The text as a reader reads it (`reading_view`), without the way back."""
+    return reading_view(text).text

@@ -15,11 +15,12 @@ from ..errors import ScoqaError
 from ..index.protocol import ChunkStore
 from ..index.registry import open_store
 from ..index.uploads import UploadReport, add_uploads
+from ..ingest.chunk import passage
 from ..records import Chunk, Document, Hit, Location, Span
 from ..retrieve.embed import Embedder
 from ..retrieve.fusion import mode_named
 from ..retrieve.retriever import Retriever
-from ..text import loose_pattern, sentences
+from ..text import as_read, loose_pattern, reading_view, sentences
 from ..userinput import require_text, require_whole_number
 from .abbreviations import CONFIDENCE, Glossary, first_expansion
 from .lists import MAX_ITEM_WORDS, item_spans, same_shape, widen_to_enumeration
@@ -64,7 +65,8 @@ class BadQuestion(ScoqaError):
 
 @dataclass(frozen=True)
 class Citation:
-    """A quote and where it stands: `document text[start:end] == quote`; `page` for a PDF."""
+    """A quote and where it stands: `document text[start:end] == quote`; `page` for a PDF;
+    `encoding` for a .txt or .md file, which `open(file, encoding=...)` reads the quote from."""
 
     source: str
     start: int
@@ -72,6 +74,7 @@ class Citation:
     quote: str
     date: str | None = None
     page: int | None = None
+    encoding: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,8 @@ class Answer:
     """One answer in one of three tiers (`status`):
 
     - "answered": `text` is the answer; `span` is it where it stands, and the first citation is
-      the evidence sentence that contains it. A list answer ("which states...") has one `parts`
+      the evidence sentence that contains it (`evidence` is that sentence as a reader reads it,
+      `text.as_read`: a word hyphenated across lines whole, a ligature as its letters). A list answer ("which states...") has one `parts`
       entry per item, each where it stands, drawn from every passage that names one.
     - "unsure": `text` is None; `guess` is the best candidate, shown as a possible answer for the
       user to check, with its evidence sentence as `evidence` and the first citation.
@@ -202,11 +206,11 @@ class Assistant:
         (`QuestionPlan.fits`) are dropped as they are read; the re-ranker weighs the reader's
         `rerank.DEPTH` most confident of the rest.
 
-        A chunk is read after its section's label (a table row after its column names), and
-        only spans of the chunk's own text are kept, with offsets into it."""
+        A chunk is read as a reader reads it, after its section's label (`ingest.chunk.passage`),
+        and only spans of the chunk's own text are kept, with the offsets and text of the original."""
         chunks = [h.chunk for h in hits]
-        heads = [f"{label}\n" if (label := c.document.label_at(c.start)) else "" for c in chunks]
-        passages = [head + c.text for head, c in zip(heads, chunks)]
+        views = [passage(c) for c in chunks]
+        passages = [v.text for v in views]
         scores = [h.score for h in hits]
         first = len(passages) if asked.listing else min(len(passages), self.settings.first_read)
         everything = len(passages) * DEPTH  # enough that DEPTH remain after `fits`
@@ -218,8 +222,13 @@ class Assistant:
             read += [replace(s, passage_index=s.passage_index + first) for s in rest if asked.fits(s.text)]
             read.sort(key=lambda s: (-s.confidence, s.passage_index, s.start, s.end))
             spans = self.reranker.rerank(asked.question, read[:DEPTH], passages, scores)
-        return [replace(s, start=s.start - len(heads[s.passage_index]), end=s.end - len(heads[s.passage_index]))
-                for s in spans if s.start >= len(heads[s.passage_index])]
+        kept = []
+        for span in spans:
+            found = views[span.passage_index].chunk_span(span.start, span.end)
+            if found is not None:
+                text = chunks[span.passage_index].text[slice(*found)]
+                kept.append(replace(span, start=found[0], end=found[1], text=text))
+        return kept
 
     def ask(self, question: str, history: Sequence[str] = (), k: int | None = None,
             mode: str | None = None) -> Answer:
@@ -256,7 +265,7 @@ class Assistant:
                 return Answer(question, None, best.confidence, None, (), related=tuple(hits), guess=guess,
                               hits=tuple(hits), status=NOT_FOUND_STATUS)
             evidence = _evidence(hits[best.passage_index].chunk, best)
-            return Answer(question, None, best.confidence, evidence.quote, (evidence,), guess=guess,
+            return Answer(question, None, best.confidence, as_read(evidence.quote), (evidence,), guess=guess,
                           hits=tuple(hits), status=UNSURE)
         citations = []
         for span in chosen + spans:
@@ -277,7 +286,7 @@ class Assistant:
             text = "; ".join(part.quote for part in parts.values())
         else:
             text = "; ".join(span.text for span in chosen)
-        return Answer(question, text, best.confidence, unique[0].quote, unique, span=guess,
+        return Answer(question, text, best.confidence, as_read(unique[0].quote), unique, span=guess,
                       parts=tuple(parts.values()), guess=guess, hits=tuple(hits), status=ANSWERED)
 
     def _glossary_of(self, index: ChunkStore) -> Glossary:
@@ -314,13 +323,16 @@ class Assistant:
 
 def _spelt_out(abbreviation: str, retrieved: list[Hit], k: int) -> tuple[list[Hit], list[Span]] | None:
     """Where a retrieved passage spells the abbreviation out: that passage first, and the
-    expansion as the one span, as sure as its rule has proved (`abbreviations.CONFIDENCE`)."""
-    found = first_expansion(abbreviation, [(h.chunk.text, h.chunk.document.text) for h in retrieved])
+    expansion as the one span, as sure as its rule has proved (`abbreviations.CONFIDENCE`).
+    Passages are searched as a reader reads them (`text.reading_view`: "ﬂeet" begins with an f)."""
+    views = [reading_view(h.chunk.text) for h in retrieved]
+    found = first_expansion(abbreviation, [(v.text, h.chunk.document.text) for v, h in zip(views, retrieved)])
     if found is None:
         return None
     index, expansion = found
+    start, end = views[index].original(expansion.start, expansion.end)
     hits = [retrieved[index]] + [h for i, h in enumerate(retrieved) if i != index][: k - 1]
-    return hits, [Span(0, expansion.start, expansion.end, expansion.text, CONFIDENCE[expansion.rule])]
+    return hits, [Span(0, start, end, retrieved[index].chunk.text[start:end], CONFIDENCE[expansion.rule])]
 
 
 def _overlap(a: Span, b: Span) -> bool:
@@ -353,7 +365,7 @@ def _copy(index: ChunkStore, place: Location, evidence: Citation) -> Citation | 
 
 
 def _cite(doc: Document, start: int, end: int) -> Citation:
-    return Citation(doc.source, start, end, doc.text[start:end], doc.date, doc.page_at(start))
+    return Citation(doc.source, start, end, doc.text[start:end], doc.date, doc.page_at(start), doc.encoding)
 
 
 def _same_answer(a: str, b: str) -> bool:

@@ -293,7 +293,8 @@ def _citation_lines(citations, marked: list[str]) -> list[str]:
     for n, c in enumerate(citations, 1):
         date = f", {c.date}" if c.date else ""
         page = f" page {c.page}" if c.page else ""
-        lines.append(f"[{n}] {c.source}{page} [{c.start}:{c.end}]{date}")
+        encoding = f", read as {c.encoding}" if c.encoding not in (None, "utf-8") else ""
+        lines.append(f"[{n}] {c.source}{page} [{c.start}:{c.end}]{date}{encoding}")
         lines.append(textwrap.indent(textwrap.fill(_mark(" ".join(c.quote.split()), marked), 100), "    "))
     return lines
 

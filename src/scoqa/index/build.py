@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from ..analysis import Embeds, search_text
 from ..ingest.chunk import Chunker, ChunkSettings
-from ..ingest.formats import READING_VERSION, UnreadableFile, discover, read_document
+from ..ingest.formats import READING_VERSION, SUFFIXES, UnreadableFile, discover, read_document
 from ..records import Chunk, Document
 from .protocol import (BM25_PARAMS, Changes, ChunkStore, DenseSpec, IndexMissing, IndexUnavailable, NewChunk, chunk_id,
                        fingerprints, writing)
@@ -45,6 +45,8 @@ class BuildReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
     settling: list[str] = field(default_factory=list)
+    hidden: list[str] = field(default_factory=list)
+    other_types: dict[str, int] = field(default_factory=dict)
     rebuilt_because: str | None = None
     seconds: float = 0.0
     committed: bool = False
@@ -59,7 +61,14 @@ class BuildReport:
                  f"{self.unchanged} unchanged; {self.embedded} chunks embedded in {self.seconds:.1f}s"]
         if self.skipped:
             files = "; ".join(f"{source} ({reason})" for source, reason in self.skipped)
-            parts.append(f"{len(self.skipped)} files skipped: {files}")
+            parts.append(f"{len(self.skipped)} skipped: {files}")
+        if self.other_types:
+            count = sum(self.other_types.values())
+            kinds = ", ".join(f"{suffix} {n}" for suffix, n in sorted(self.other_types.items()))
+            parts.append(f"not read: {count} file{'s' if count > 1 else ''} of other types ({kinds}; scoqa reads "
+                         f"{', '.join(sorted(SUFFIXES))})")
+        if self.hidden:
+            parts.append(f"not read, hidden: {', '.join(self.hidden)}")
         if self.settling:
             parts.append(f"{len(self.settling)} files still being written, left as they were: {', '.join(self.settling)}")
         return "; ".join(parts)
@@ -132,8 +141,13 @@ def build_index(paths: Sequence[Path], folder: Path, embedder: Embeds, *,
     the store cannot be reached or written."""
     started = time.perf_counter()
     folder = Path(folder)
-    base, files = discover(paths, base)
-    report = BuildReport(folder=folder, base=base)
+    found = discover(paths, base)
+    base, files = found.base, found.files
+    report = BuildReport(folder=folder, base=base, hidden=[_relative(p, base) for p in found.hidden],
+                         other_types=dict(found.other_types))
+    for path, reason in found.skipped:
+        report.skipped.append((_relative(path, base), reason))
+        notify(f"skipped {_relative(path, base)}: {reason}")
     complete = {Path(p).resolve() for p in complete}
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     with writing(folder):
@@ -146,7 +160,7 @@ def build_index(paths: Sequence[Path], folder: Path, embedder: Embeds, *,
         chunker = Chunker(settings, window_tokens=embedder.count_tokens, window=embedder.window)
         documents: list[Document] = []
         entries: dict[str, dict] = {}
-        skipped: dict[str, dict] = {}
+        skipped: dict[str, dict] = {source: {"reason": reason, "sha256": None} for source, reason in report.skipped}
         new_chunks: list[Chunk] = []
         for n, path in enumerate(tqdm(files, desc="Reading", unit="file", disable=not progress, leave=False)):
             if on_progress is not None:
@@ -281,6 +295,10 @@ def _settled_bytes(path: Path, settle: float) -> bytes | UnreadableFile | None:
     if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
         return None
     return data
+
+
+def _relative(path: Path, base: Path) -> str:
+    return path.relative_to(base).as_posix()
 
 
 def _embed(embedder: Embeds, texts: list[str], progress: bool, on_progress: Progress | None = None,

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import ScoqaError
 from ..records import Chunk, Document
-from ..text import sentences
+from ..text import as_read, sentences
 
 EXACT_LIMIT = 200_000  # above this many chunks, "auto" chooses an approximate (IVF) index
 DEFAULT_NPROBE = 128  # IVF recall@10 >= 0.95 at 1M chunks (eval/scale.py); 0.94 at 32
@@ -222,7 +222,7 @@ _FINGERPRINT_MIN_CHARS = 20
 
 
 def _normalise(sentence: str) -> str:
-    text = unicodedata.normalize("NFKC", sentence).lower()
+    text = unicodedata.normalize("NFKC", as_read(sentence)).lower()
     return " ".join(re.findall(r"\w+", text))
 
 
@@ -242,13 +242,14 @@ def document_from_json(row: dict) -> Document:
     return Document(source=row["source"], text=row["text"], sha256=row["sha256"], date=row["date"],
                     title=row["title"], content=tuple(tuple(span) for span in row["content"]),
                     sections=tuple(tuple(section) for section in row.get("sections", ())),
-                    pages=tuple(row.get("pages", ())))
+                    pages=tuple(row.get("pages", ())), encoding=row.get("encoding"))
 
 
 def document_to_json(doc: Document) -> str:
     """One line of JSON holding the whole document, its text as extracted."""
     return json.dumps({"source": doc.source, "sha256": doc.sha256, "date": doc.date, "title": doc.title,
-                       "content": doc.content, "sections": doc.sections, "pages": doc.pages, "text": doc.text},
+                       "content": doc.content, "sections": doc.sections, "pages": doc.pages,
+                       "encoding": doc.encoding, "text": doc.text},
                       ensure_ascii=False)
 
 

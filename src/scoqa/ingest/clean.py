@@ -7,16 +7,24 @@ boilerplate; short lines count as content only as headings directly above conten
 a set of (start, end) spans into the unchanged text, so every offset stays true.
 
 Only web pages are cleaned: HTML, or text that shows a scrape's signals. A user's own notes,
-lists and tables are short lines too, and every one of them is content.
+lists and tables are short lines too, and every one of them is content. On an HTML page the
+markup says more (`ingest`): navigation is furniture, table rows and list items are structure,
+content like prose unless they are widget labels; and a page whose lines are all short is not
+furniture for that: its short lines are its content. Lines are judged as a reader reads them
+(`text.as_read`: ligatures as their letters, soft hyphens as nothing).
 """
 from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date
+from typing import Sequence
 
-from ..text import DATE_PATTERNS, ENDS_LIKE_A_SENTENCE, FUNCTION_WORDS, LETTER_WORD, MONTHS, trim
+from ..text import (DATE_PATTERNS, ENDS_LIKE_A_SENTENCE, FUNCTION_WORDS, LETTER_WORD, MONTHS, as_read,
+                    ends_in_hyphen_break, line_spans, trim)
+from .structure import heading_text
 
 _DATELINE = re.compile(r"^\s*\d{1,4}[./-]\d{1,2}[./-]\d{1,4}(?:[ T]+\d{1,2}:\d{2}(?::\d{2})?)?\s*$")
 _CLOCK_PREFIX = re.compile(r"^\s*\d{1,2}:\d{2}(?!\d)")
@@ -38,6 +46,10 @@ _TIMESTAMP = re.compile(r"\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4}[ T]+\d{1,2}:\d{2}\b"
 SCRAPE_SIGNALS = 2
 # A line of more words is a paragraph or a menu run together, not a heading or a title.
 _HEADING_MAX_WORDS = 40
+# What a page's markup says of a span of its text (`ingest.Extracted.roles`).
+FURNITURE = "furniture"  # navigation, the page's own header and footer, link lists
+STRUCTURE = "structure"  # table rows, list items: content, like prose
+_KEPT = ("prose", "heading", "dateline", "structure")
 
 
 @dataclass(frozen=True)
@@ -47,31 +59,44 @@ class Cleaned:
     date: str | None
 
 
-def clean(text: str, web: bool | None = None) -> Cleaned:
+def clean(text: str, web: bool | None = None, roles: Sequence[tuple[int, int, str]] = ()) -> Cleaned:
     """Content spans, title and date. `web`: whether text is a web page whose furniture is left
-    out (None: when it shows a scrape's signals); otherwise every non-blank line is content."""
+    out (None: when it shows a scrape's signals); otherwise every non-blank line is content.
+    `roles`: sorted (start, end, FURNITURE or STRUCTURE) spans that a page's markup marks."""
     lines = line_spans(text)
     script = _main_script(text)
     if web is None:
         web = _is_scrape(text, lines, script)
-    kinds = [_classify(text[s:e], script) for s, e in lines]
+    kinds = [_classify(as_read(text[s:e]), script, _role(roles, s)) for s, e in lines]
+    judged = list(kinds)
     _promote_headings(text, lines, kinds)
-    kept = ("prose", "heading", "dateline")
-    content = _merge(text, [span for span, kind in zip(lines, kinds) if (kind in kept if web else kind != "blank")])
-    title = next((text[s:e].strip() for (s, e), k in zip(lines, kinds) if k in ("prose", "heading")), None)
-    if title is not None and (len(LETTER_WORD.findall(title)) > _HEADING_MAX_WORDS or ENDS_LIKE_A_SENTENCE.search(title)):
-        title = None
-    return Cleaned(content=content, title=title, date=find_date(text, content))
+    # A page with nothing but short lines (one sentence, a caption) is no furniture for that.
+    short_page = web and not any(kind in _KEPT for kind in kinds)
+    content = _merge(text, [span for span, kind, first in zip(lines, kinds, judged)
+                            if (kind in _KEPT or short_page and first in ("short", "dense") if web else kind != "blank")])
+    return Cleaned(content=content, title=_title(text, lines, kinds), date=find_date(text, content))
 
 
-def line_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each line, without its line end (LF, CRLF or CR)."""
-    spans, start = [], 0
-    for match in re.finditer(r"\r\n|\n|\r", text):
-        spans.append((start, match.start()))
-        start = match.end()
-    spans.append((start, len(text)))
-    return spans
+def _role(roles: Sequence[tuple[int, int, str]], at: int) -> str | None:
+    """The role of the marked span that holds offset `at`, if any."""
+    i = bisect_right(roles, (at, float("inf"))) - 1
+    return roles[i][2] if i >= 0 and at < roles[i][1] else None
+
+
+def _title(text: str, lines: list[tuple[int, int]], kinds: list[str]) -> str | None:
+    """The first prose or heading line, if it reads like a title: not a sentence, not too long,
+    not part of a word hyphenated across lines."""
+    for i, ((start, end), kind) in enumerate(zip(lines, kinds)):
+        if kind not in ("prose", "heading"):
+            continue
+        if ends_in_hyphen_break(text, end) or (i and ends_in_hyphen_break(text, lines[i - 1][1])):
+            return None
+        line = text[start:end].strip()
+        title = heading_text(line) or line
+        if len(LETTER_WORD.findall(title)) > _HEADING_MAX_WORDS or ENDS_LIKE_A_SENTENCE.search(title):
+            return None
+        return title
+    return None
 
 
 def _is_scrape(text: str, lines: list[tuple[int, int]], script: str) -> bool:
@@ -112,16 +137,20 @@ def _main_script(text: str) -> str:
     return max(counts, key=counts.get) if counts else "LATIN"
 
 
-def _classify(line: str, script: str) -> str:
-    """One of: blank, prose, short, dense, dateline, boilerplate."""
+def _classify(line: str, script: str, role: str | None = None) -> str:
+    """One of: blank, prose, short, dense, dateline, structure, boilerplate."""
     stripped = line.strip()
     if not stripped:
         return "blank"
+    if role == FURNITURE:
+        return "boilerplate"
     if _DATELINE.match(stripped):
         return "dateline"
     words = LETTER_WORD.findall(stripped)
     if _furniture(stripped, words, script):
         return "boilerplate"
+    if role == STRUCTURE:
+        return "structure"
     # Prose is a sentence of 8 words or more, a tenth of them function words, or a run of 20 or
     # more with a fifth: menus and link lists hold few. Set by hand, not fitted;
     # tests/test_clean.py holds them to keeping every sentence of the seed article.
@@ -141,8 +170,9 @@ def _classify(line: str, script: str) -> str:
 
 
 def _promote_headings(text: str, lines: list[tuple[int, int]], kinds: list[str]) -> None:
-    """A short line is a heading when prose follows it (a dateline may stand between), or when
-    it stands right above such a heading (a title repeated, a kicker above a headline)."""
+    """A short line is a heading when prose or structure follows it (a dateline may stand
+    between), or when it stands right above such a heading (a title repeated, a kicker above a
+    headline)."""
     depth = [0] * len(kinds)
     for i in range(len(kinds) - 1, -1, -1):
         if kinds[i] not in ("short", "dense") or not _looks_like_heading(text[slice(*lines[i])]):
@@ -152,11 +182,11 @@ def _promote_headings(text: str, lines: list[tuple[int, int]], kinds: list[str])
             continue
         if kinds[j] == "dateline":
             k = _next_nonblank(kinds, j + 1)
-            if k is not None and kinds[k] == "prose":
+            if k is not None and kinds[k] in ("prose", "structure"):
                 kinds[i], depth[i] = "heading", 1
             else:
                 kinds[j] = "boilerplate"
-        elif kinds[j] == "prose":
+        elif kinds[j] in ("prose", "structure"):
             kinds[i], depth[i] = "heading", 1
         elif kinds[j] == "heading" and depth[j] == 1 and kinds[i] == "short":
             kinds[i], depth[i] = "heading", 2
@@ -175,6 +205,7 @@ def _promote_headings(text: str, lines: list[tuple[int, int]], kinds: list[str])
 
 def _looks_like_heading(line: str) -> bool:
     stripped = line.strip()
+    stripped = heading_text(stripped) or stripped
     return bool(stripped) and (stripped[0].isalnum() or stripped[0] in "\"“'‘")
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..analysis import Embeds, keyword_tokens
 from ..index.protocol import REBUILD_HINT, ChunkStore, IndexUnavailable, StoredChunk
 from ..records import Hit, Location
+from ..text import as_read
 from .fusion import Fusion, Mode, fuse, fusion_named, mode_named
 
 
@@ -54,9 +55,11 @@ class Retriever:
         (None when a mode computed none). Chunk offsets count code points of the document text.
 
         An empty index or a blank query gives no hits, as does a query of stop words only in
-        "bm25" mode. k >= 1. Raises BadInput for an unknown mode."""
+        "bm25" mode. k >= 1. The query is matched as a reader reads it, as the chunks are
+        (`scoqa.analysis.search_text`). Raises BadInput for an unknown mode."""
         mode = mode_named(mode or self.settings.mode)
         n = len(self.index)
+        query = as_read(query)
         if n == 0 or not query.strip():
             return []
         depth = min(n, max(self.settings.candidates, 2 * k))
