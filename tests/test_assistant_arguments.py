@@ -10,7 +10,6 @@ from scoqa.index import open_store
 from scoqa.index.build import build_index
 from scoqa.retrieve import Retriever
 
-from conftest import CORPUS
 
 
 class NeverRead:
@@ -24,8 +23,9 @@ class NeverRead:
 def assistant(tmp_path_factory):
     from conftest import HashingEmbedder
 
-    embedder = HashingEmbedder()
-    folder = build_index([CORPUS], tmp_path_factory.mktemp("args") / "index", embedder, progress=False).folder
+    embedder, docs = HashingEmbedder(), tmp_path_factory.mktemp("args")
+    (docs / "memo.txt").write_text("The memorandum was signed by Rashid Alimov in Astana.\n", encoding="utf-8")
+    folder = build_index([docs], docs / ".index", embedder, progress=False).folder
     return Assistant(Retriever(open_store(folder), embedder), NeverRead())
 
 

@@ -242,14 +242,10 @@ def test_milvus_collection_of_another_dimension_is_refused(corpus_copy, tmp_path
         build(corpus_copy, tmp_path / "b", Wider(), location)
 
 
-@pytest.mark.parametrize("location, message", [
-    ("milvus://127.0.0.1:1/nothing", "cannot use Milvus at milvus://127.0.0.1:1/nothing"),
-    ("milvus://127.0.0.1/nothing", "bad Milvus address"),
-    ("milvus:nothing.txt", "unknown store"),
-])
-def test_unreachable_or_malformed_milvus_gives_one_line(location, message, tmp_path, hashing_embedder):
-    with pytest.raises(IndexUnavailable, match=message) as err:
-        build(CORPUS, tmp_path / "index", hashing_embedder, normalise_location(location))
+@pytest.mark.service  # the Milvus client against an address where no server listens
+def test_an_unreachable_milvus_gives_one_line(tmp_path, hashing_embedder):
+    with pytest.raises(IndexUnavailable, match="cannot use Milvus at milvus://127.0.0.1:1/nothing") as err:
+        build(CORPUS, tmp_path / "index", hashing_embedder, normalise_location("milvus://127.0.0.1:1/nothing"))
     assert "\n" not in str(err.value)
 
 
@@ -276,6 +272,7 @@ def credential_refusing_server():
     server.stop(grace=None)
 
 
+@pytest.mark.service  # a gRPC server that refuses as an auth-enabled Milvus does
 @pytest.mark.parametrize("token, message", [("root:wrong", "refused the credentials"),
                                             ("", "wants credentials")])
 def test_refused_token_gives_one_line(token, message, credential_refusing_server, tmp_path, hashing_embedder,

@@ -93,7 +93,8 @@ def test_equal_scores_are_ranked_by_chunk_id_whatever_the_order_of_indexing(tmp_
 
 
 def test_an_unknown_mode_is_refused_naming_the_modes(tmp_path, hashing_embedder):
-    store = open_store(build_index([CORPUS], tmp_path / "index", hashing_embedder, progress=False).folder)
+    (tmp_path / "note.txt").write_text("The SCO met in Astana.\n", encoding="utf-8")
+    store = open_store(build_index([tmp_path], tmp_path / ".index", hashing_embedder, progress=False).folder)
     with pytest.raises(BadInput, match=r"unknown mode 'fuzzy' \(choose from hybrid, dense, bm25\)"):
         Retriever(store, hashing_embedder).search("SCO", mode="fuzzy")
 
