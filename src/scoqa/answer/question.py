@@ -192,39 +192,51 @@ def asks_for_list(question: str) -> bool:
     """"Which states...", "what are...", "who have held...", "list/name the...": the answer has
     several parts. The phrase after "which"/"what" is read up to its head noun; a plural head
     asks for several."""
-    words = re.findall(r"[\w'’-]+", question.lower())
+    words = _words(question)
     if not words:
         return False
     if words[0] in ("list", "name"):
         return True
     if words[0] == "who":
         return len(words) > 1 and words[1] in ("are", "were", "have")
-    if words[0] not in ("which", "what"):
+    decided = _which_phrase(words)
+    if decided is None:
         return False
-    for i, word in enumerate(words[1:], 1):
-        if word in _AUXILIARY:
-            return word in ("are", "were", "have")
-        if word in _SEVERAL:
-            return True
-        if word in _PREPOSITIONS or word in _AFTER_A_VERB or word.endswith(("'s", "’s")):
-            return False
-        if _plural(word):
-            return i + 1 == len(words) or words[i + 1] not in _AFTER_A_VERB
-    return False
+    i, kind = decided
+    if kind == "auxiliary":
+        return words[i] in ("are", "were", "have")
+    return kind == "several" or kind == "plural head"
 
 
 def plural_head(question: str) -> str | None:
     """The plural head noun of a "which/what ..." phrase ("states" of "Which states hold
     observer status?"), read as `asks_for_list` reads it; None for any other question."""
-    words = re.findall(r"[\w'’-]+", question.lower())
+    words = _words(question)
+    decided = _which_phrase(words)
+    return words[decided[0]] if decided is not None and decided[1] == "plural head" else None
+
+
+def _words(question: str) -> list[str]:
+    return re.findall(r"[\w'’-]+", question.lower())
+
+
+def _which_phrase(words: list[str]) -> tuple[int, str] | None:
+    """Where a "which/what ..." phrase is decided, as (index of the word, kind): an
+    "auxiliary" ("what are"), a number ("several"), a word that ends the phrase on a noun it
+    does not pluralise ("stop"), or a "plural head" (not followed by a word that makes it a
+    verb, "which declaration says the"). None for any other question, or a phrase undecided."""
     if not words or words[0] not in ("which", "what"):
         return None
     for i, word in enumerate(words[1:], 1):
-        if word in _AUXILIARY or word in _SEVERAL or word in _PREPOSITIONS or word in _AFTER_A_VERB \
-                or word.endswith(("'s", "’s")):
-            return None
+        if word in _AUXILIARY:
+            return i, "auxiliary"
+        if word in _SEVERAL:
+            return i, "several"
+        if word in _PREPOSITIONS or word in _AFTER_A_VERB or word.endswith(("'s", "’s")):
+            return i, "stop"
         if _plural(word):
-            return word if i + 1 == len(words) or words[i + 1] not in _AFTER_A_VERB else None
+            verb_follows = i + 1 < len(words) and words[i + 1] in _AFTER_A_VERB
+            return i, "stop" if verb_follows else "plural head"
     return None
 
 

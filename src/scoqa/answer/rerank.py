@@ -20,15 +20,13 @@ import math
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 
 from ..errors import ModelUnavailable
+from ..records import Span
 from ..text import FUNCTION_WORDS, TOKEN, only_a_count, only_a_date
-
-if TYPE_CHECKING:
-    from .reader import Span
 
 MODEL_DIR = Path(__file__).parents[1] / "models" / "reranker"
 SETTINGS_FILE = "reranker.json"
