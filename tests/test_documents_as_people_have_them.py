@@ -417,6 +417,7 @@ def people(tmp_path_factory, embedder, reader):
     ("How much does the Pro plan cost?", "29 EUR", "pricing.html"),
     ("Where does the ferry to Skye leave from?", "Pier 3", "shared/ferry.md"),
     ("Who is the account manager?", "Lena Park", "statement.pdf"),
+    ("What is the contract number?", "KX-4471-B", "contract.docx"),  # its header
     ("Which law governs the contract?", "Scotland", "contract.docx"),  # its footer
     ("What is the delivery address?", "12 Harbour Road, Leith", "contract.docx"),  # its text box
     ("How much does late delivery cost?", "2 percent of the price a week", "contract.docx"),  # its footnote

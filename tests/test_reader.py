@@ -101,6 +101,12 @@ def test_snap_never_cuts_a_word():
     assert named[slice(*_snap(named, 15, 20))] == "ICRC"  # "ICRC)": the bracket it does not open goes
     assert named[slice(*_snap(named, 14, 19))] == "ICRC"  # "(ICRC": the bracket it does not close goes
     assert named[slice(*_snap(named, 32, 42))] == "(New York)"  # a bracket pair stays whole
+    coded = "Contract No. KX-4471-B, COVID-19 rules, 2019-2020 and third-most"
+    assert coded[slice(*_snap(coded, 13, 20))] == "KX-4471-B"  # a code cut at its inner hyphen
+    assert coded[slice(*_snap(coded, 21, 22))] == "KX-4471-B"
+    assert coded[slice(*_snap(coded, 24, 29))] == "COVID-19"
+    assert coded[slice(*_snap(coded, 40, 44))] == "2019"  # a number range may be cut
+    assert coded[slice(*_snap(coded, 54, 59))] == "third"  # so may a hyphenated word
 
 
 class NoModel:

@@ -145,6 +145,35 @@ def trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+_CODE_PIECE = r"[A-Z0-9]+"
+_CODE_BEFORE_HYPHEN = re.compile(rf"(?<![\w-]){_CODE_PIECE}(?:-{_CODE_PIECE})*-\Z")
+_CODE_AFTER_HYPHEN = re.compile(rf"-{_CODE_PIECE}(?:-{_CODE_PIECE})*(?![\w-])")
+
+
+def whole_code(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen text[start:end] over a code written with inner hyphens ("KX-4471-B", "COVID-19",
+    "UN-OCHA") that it cuts at a hyphen: offsets of the whole code where the span's edge piece
+    and the pieces across the hyphen are capitals and digits and the joined code holds a letter.
+
+    Number ranges ("2019-2020", "90-60") and words ("third-most", "NP-complete") are left cut:
+    of 20,589 SQuAD training and tuning gold answers, the rule widens none (measured with the
+    split of ``eval/squad_split.py``), while 64 end at some inner hyphen.
+    """
+    edge = re.search(rf"{_CODE_PIECE}\Z", text[start:end])
+    after = _CODE_AFTER_HYPHEN.match(text, end) if edge else None
+    if after and _has_letter(text[end - len(edge.group()):after.end()]):
+        end = after.end()
+    edge = re.match(_CODE_PIECE, text[start:end])
+    before = _CODE_BEFORE_HYPHEN.search(text[:start]) if edge else None
+    if before and _has_letter(text[before.start():start + edge.end()]):
+        start = before.start()
+    return start, end
+
+
+def _has_letter(text: str) -> bool:
+    return any(c.isalpha() for c in text)
+
+
 def loose_pattern(text: str) -> str:
     """A regular expression for `text` in which any run of whitespace matches any other: copies
     of a passage differ in spaces (no-break spaces, line breaks)."""

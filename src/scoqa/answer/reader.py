@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import ModelUnavailable
 from ..packaged import offline
 from ..records import Span
-from ..text import FUNCTION_WORDS, PARAGRAPH_BREAK, TOKEN, sentences, trim
+from ..text import FUNCTION_WORDS, PARAGRAPH_BREAK, TOKEN, sentences, trim, whole_code
 
 if TYPE_CHECKING:
     import torch
@@ -164,8 +164,9 @@ def span_features(
 
 
 def _snap(text: str, start: int, end: int) -> tuple[int, int]:
-    """Widen to whole words, trim whitespace, and drop a bracket at either end that the span
-    does not also open or close ("ICRC)" of "(ICRC)" is "ICRC").
+    """Widen to whole words and whole hyphenated codes ("KX-4471-B", `text.whole_code`), trim
+    whitespace, and drop a bracket at either end that the span does not also open or close
+    ("ICRC)" of "(ICRC)" is "ICRC").
 
     A window can begin or end inside a word (its subword pieces split across windows), and the
     model can stop on a subword or a bracket; none of these may cut or pad the answer.
@@ -174,7 +175,7 @@ def _snap(text: str, start: int, end: int) -> tuple[int, int]:
         start -= 1
     while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
         end += 1
-    start, end = trim(text, start, end)
+    start, end = whole_code(text, *trim(text, start, end))
     for opening, closing in ("()", "[]"):
         if start < end and text[end - 1] == closing and opening not in text[start:end - 1]:
             start, end = trim(text, start, end - 1)
