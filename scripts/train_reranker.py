@@ -33,8 +33,8 @@ import torch
 
 from scoqa.answer.question import plan
 from scoqa.records import Span
-from scoqa.answer.rerank import (DEPTH, FEATURES, MODEL_DIR, SETTINGS_FILE, WEIGHTS_FILE, Reranker, RerankerSettings,
-                          candidate_features)
+from scoqa.answer.rerank import (CROSS_ENCODER, DEPTH, FEATURES, MODEL_DIR, SETTINGS_FILE, WEIGHTS_FILE, Reranker,
+                                RerankerSettings, candidate_features)
 from train_reader import fit_logistic
 
 RIGHT_F1 = 0.5
@@ -44,10 +44,16 @@ COST_OF_WRONG = 2.0
 # the candidate's rank among them, and on every input; a small network on every input and the
 # reader's hidden states at the span.
 READER = FEATURES[:4]
+WITHOUT_CROSS = tuple(f for f in FEATURES if f != CROSS_ENCODER)
 DESIGNS = (("reader", READER, False, 0),
            ("reader+ranks", (*READER, "reader_rank", "margin_below_best"), False, 0),
-           ("all", FEATURES, False, 0),
-           ("mlp+state", FEATURES, True, 64))
+           ("all", WITHOUT_CROSS, False, 0),
+           ("mlp+state", WITHOUT_CROSS, True, 64))
+# With the cross-encoder's logits (``--cross-scores``): it alone, with the reader's scores, with
+# every input.
+CROSS_DESIGNS = (("cross", (CROSS_ENCODER,), False, 0),
+                 ("reader+cross", (*READER, CROSS_ENCODER), False, 0),
+                 ("all+cross", FEATURES, False, 0))
 LOGISTIC_L2 = 1e-3  # as the reader's own calibration (scripts/train_reader.py CALIBRATION_L2)
 
 
@@ -65,9 +71,12 @@ class Case:
     reader_order: np.ndarray  # (candidates,) the reader's confidence
 
 
-def load_cases(folder: Path, k: int, with_state: bool) -> list[Case]:
-    """Every case of every complete shard, its candidates rebuilt as the Assistant weighs them."""
+def load_cases(folder: Path, k: int, with_state: bool, cross: np.ndarray | None = None) -> list[Case]:
+    """Every case of every complete shard, its candidates rebuilt as the Assistant weighs them.
+    `cross`: the cross-encoder's logit for every candidate of every shard, in file order
+    (``scripts/train_cross_encoder.py score``)."""
     cases = []
+    position = 0
     for npz in sorted(folder.glob("shard-*.npz")):
         if npz.name.endswith(".tmp.npz"):
             continue
@@ -81,21 +90,25 @@ def load_cases(folder: Path, k: int, with_state: bool) -> list[Case]:
             for c in raw["candidates"]:
                 state = states[row]
                 row += 1
+                logit = float(cross[position]) if cross is not None else 0.0
+                position += 1
                 if c["passage"] < reads and asked.fits(c["text"]):
                     spans.append((Span(c["passage"], c["start"], c["end"], c["text"], c["confidence"],
-                                       tuple(c["features"]), state), c["f1"] >= RIGHT_F1))
+                                       tuple(c["features"]), state), c["f1"] >= RIGHT_F1, logit))
             spans.sort(key=lambda t: (-t[0].confidence, t[0].passage_index, t[0].start, t[0].end))
             spans = spans[:DEPTH]
             passages = [p["text"] for p in raw["passages"][:reads]]
             scores = [p["score"] for p in raw["passages"][:reads]]
-            x = candidate_features(raw["question"], [s for s, _ in spans], passages, scores)
+            x = candidate_features(raw["question"], [s for s, *_ in spans], passages, scores,
+                                   [logit for *_, logit in spans])
             if with_state and spans:
-                x = np.hstack([x, np.stack([s.state.astype(np.float32).ravel() for s, _ in spans])])
+                x = np.hstack([x, np.stack([s.state.astype(np.float32).ravel() for s, *_ in spans])])
             cases.append(Case(raw["id"], raw["split"], raw["title"], raw["setting"],
                               raw["setting"] == "open" and bool(raw["answers"]), x,
-                              np.array([r for _, r in spans], dtype=bool),
-                              np.array([s.confidence for s, _ in spans])))
+                              np.array([r for _, r, _ in spans], dtype=bool),
+                              np.array([s.confidence for s, *_ in spans])))
         assert row == len(states), f"{npz}: {row} candidates read, {len(states)} states"
+    assert cross is None or position == len(cross), f"{position} candidates, {len(cross)} cross-encoder logits"
     return cases
 
 
@@ -152,14 +165,18 @@ def train(cases: list[Case], inputs: tuple[str, ...], state: bool, hidden: int, 
 
 def tuning_logits(fit: list[Case], tune: list[Case], design: tuple, fit_on: str) -> list[np.ndarray]:
     """Each tuning case's candidate logits from a model that never fitted that case: fitted on
-    the training cases, or on those and the other tuning articles' cases (one left out at a time)."""
+    the training cases ("train"); or on those and the other tuning articles' cases, one article
+    left out at a time ("train+tune"); or on the other tuning articles' cases alone ("tune": the
+    cross-encoder was trained on the training articles' cases, so its logits there are not what
+    it gives a new question)."""
     _, inputs, state, hidden = design
     if fit_on == "train":
         weights = train(fit, inputs, state, hidden)
         return [logits(weights, c.x, design) for c in tune]
     out: list[np.ndarray | None] = [None] * len(tune)
+    also = fit if fit_on == "train+tune" else []
     for title in sorted({c.title for c in tune}):
-        weights = train(fit + [c for c in tune if c.title != title], inputs, state, hidden)
+        weights = train(also + [c for c in tune if c.title != title], inputs, state, hidden)
         for i, c in enumerate(tune):
             if c.title == title:
                 out[i] = logits(weights, c.x, design)
@@ -230,15 +247,21 @@ def main() -> None:
     parser.add_argument("-k", type=int, default=3, help="passages the Assistant reads (AssistantSettings.k)")
     parser.add_argument("--not-found-share", type=float, default=0.8,
                         help="share of the cases whose documents do not say that the tiers call not found")
-    parser.add_argument("--fit-on", choices=("train", "train+tune"), default="train",
+    parser.add_argument("--fit-on", choices=("train", "train+tune", "tune"), default="train",
                         help="train: fit on the training-article cases, score the tuning ones; train+tune: "
-                             "also fit on the other tuning articles' cases, one tuning article left out at a time")
+                             "also fit on the other tuning articles' cases, one tuning article left out at a time; "
+                             "tune: only on the other tuning articles' cases")
+    parser.add_argument("--cross-scores", type=Path, default=None,
+                        help="the cross-encoder's logits for every candidate of --cases "
+                             "(scripts/train_cross_encoder.py score); adds the designs that read them")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--dry-run", action="store_true", help="report, but write no model")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    cases = load_cases(args.cases, args.k, with_state=True)
+    cross = np.load(args.cross_scores) if args.cross_scores else None
+    designs = DESIGNS + (CROSS_DESIGNS if cross is not None else ())
+    cases = load_cases(args.cases, args.k, with_state=True, cross=cross)
     fit = [c for c in cases if c.split == "train"]
     tune = [c for c in cases if c.split == "tune"]
     print(f"{len(fit)} training cases, {len(tune)} tuning cases "
@@ -246,14 +269,14 @@ def main() -> None:
     report = {"reader's own confidence": figures(tune, [c.reader_order for c in tune])}
     print("reader's own confidence", json.dumps(report["reader's own confidence"]), flush=True)
     scored = {}
-    for design in DESIGNS:
+    for design in designs:
         scored[design[0]] = tuning_logits(fit, tune, design, args.fit_on)
         report[design[0]] = figures(tune, scored[design[0]])
         print(design[0], json.dumps(report[design[0]]), flush=True)
     chosen = max(scored, key=lambda n: report[n]["utility"])
-    design = next(d for d in DESIGNS if d[0] == chosen)
+    design = next(d for d in designs if d[0] == chosen)
     _, inputs, state, hidden = design
-    weights = train(fit + (tune if args.fit_on == "train+tune" else []), inputs, state, hidden)
+    weights = train({"train": fit, "train+tune": fit + tune, "tune": tune}[args.fit_on], inputs, state, hidden)
 
     # Platt scaling on every tuning candidate (scored by a model that did not fit it), then the
     # tiers on the calibrated top candidates.

@@ -62,7 +62,11 @@ FEATURES = (
     "distance_to_question_words",
     *(f"asks_{kind}" for kind in QUESTION_KINDS),
     "who_and_name", "when_and_time", "where_and_name", "how_many_and_number",
+    "cross_encoder",
 )
+# The span-marked cross-encoder's logit (``scoqa.answer.cross_encoder``): the one input that
+# costs a forward pass of its own, so it is computed only for a design that reads it.
+CROSS_ENCODER = "cross_encoder"
 # The reader's candidates a re-ranker weighs: its most confident non-overlapping spans over the
 # passages read (with ten, the right answer was among them for 93% of the gold questions; it
 # was among the first three for 91%).
@@ -76,12 +80,13 @@ def question_kind(question: str) -> str:
 
 
 def candidate_features(question: str, spans: Sequence[Span], passages: Sequence[str],
-                       passage_scores: Sequence[float]) -> np.ndarray:
+                       passage_scores: Sequence[float], cross: Sequence[float] | None = None) -> np.ndarray:
     """The re-ranker's inputs, shape ``(len(spans), len(FEATURES))``, float32.
 
     `spans` are the reader's candidates, most confident first, with their reader ``features``;
     ``span.passage_index`` indexes `passages` (the texts read) and `passage_scores` (their
-    retrieval scores, best first). Offsets are code points into the passage texts.
+    retrieval scores, best first). Offsets are code points into the passage texts. `cross`: the
+    cross-encoder's logit for each span, in their order (0 when not given).
     """
     n = len(spans)
     out = np.zeros((n, len(FEATURES)), dtype=np.float32)
@@ -120,6 +125,7 @@ def candidate_features(question: str, spans: Sequence[Span], passages: Sequence[
             "when_and_time": float(kind == "when" and bool(_YEAR_OR_MONTH.search(span.text))),
             "where_and_name": float(kind == "where") * capitalised,
             "how_many_and_number": float(kind == "how_many" and bool(_NUMBER_WORD.search(span.text))),
+            CROSS_ENCODER: float(cross[row]) if cross is not None else 0.0,
         }
         out[row] = [values.get(name, 0.0) for name in FEATURES]
     return out

@@ -1,0 +1,255 @@
+"""Train the span-marked cross-encoder (``scoqa.answer.cross_encoder``) on the reader's own
+right and wrong candidates, and score the re-ranker's cases with it.
+
+Four steps, each a subcommand; ``collect``, ``train`` and ``score`` are minutes on a GPU
+(``--device cuda``), hours on 2 CPU cores:
+
+* ``export``: the open-book re-ranker cases (``scripts/collect_rerank_cases.py``) as cases of
+  marked contexts: one line per case, its candidates in the reader's order.
+* ``collect``: every question of the training articles read by the shipped reader over its own
+  paragraph and the two paragraphs of its article that share most of its words and hold no
+  gold answer (``train_reader.distractors_of``): the reader's first ``--per-case`` candidates,
+  right when their F1 with a gold answer is at least 0.5 (ReConsider's label). Unanswerable
+  questions give wrong candidates only. ``--part I --parts N`` reads every Nth question, so N
+  processes share one GPU.
+* ``train``: new low-rank adapters and a one-logit head on the reader's encoder, binary
+  cross-entropy over the training cases' candidates; after each epoch the tuning cases (open
+  book, tuning articles only) are scored: how often the best-scored candidate is right among
+  the cases that have a right one, against the reader's own first candidate. The best epoch is
+  saved to ``OUT/best``.
+* ``score``: one logit per candidate of the exported cases (``.npy``, in the file's order), for
+  ``scripts/train_reranker.py``.
+
+    python scripts/train_cross_encoder.py export --cases runs/rerank-cases --out runs/cross/cases.jsonl.gz
+    python scripts/train_cross_encoder.py collect --data ../shared/benchmarks/squad --out runs/cross/train-0.jsonl.gz
+    python scripts/train_cross_encoder.py train --cases runs/cross/train-*.jsonl.gz runs/cross/cases.jsonl.gz --out runs/cross/model
+    python scripts/train_cross_encoder.py score --cases runs/cross/cases.jsonl.gz --model runs/cross/model/best --out runs/cross/scores.npy
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from train_reader import best_f1, distractors_of, load_split  # noqa: E402
+
+from scoqa.answer.cross_encoder import MAX_LENGTH, CrossEncoder, marked_context, sequence_classifier  # noqa: E402
+from scoqa.answer.reader import MODEL_DIR as READER_DIR  # noqa: E402
+from scoqa.answer.reader import Reader, ReaderSettings, SETTINGS_FILE  # noqa: E402
+
+RIGHT_F1 = 0.5  # ReConsider's label: a candidate is right when its F1 with a gold answer is >= 0.5
+
+
+def read_cases(paths: list[Path]) -> list[dict]:
+    cases = []
+    for path in paths:
+        with gzip.open(path, "rt") as fh:
+            cases.extend(json.loads(line) for line in fh)
+    return cases
+
+
+def write_cases(path: Path, cases: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wt") as fh:
+        fh.writelines(json.dumps(c) + "\n" for c in cases)
+
+
+def export(args: argparse.Namespace) -> None:
+    cases = []
+    for shard in sorted(args.cases.glob("shard-*.jsonl")):
+        for row, line in enumerate(shard.read_text().splitlines()):
+            case = json.loads(line)
+            passages = [p["text"] for p in case["passages"]]
+            cands = case["candidates"]
+            cases.append({"key": f"{shard.stem}:{row}", "split": case["split"], "setting": case["setting"],
+                          "question": case["question"],
+                          "contexts": [marked_context(passages[c["passage"]], c["start"], c["end"]) for c in cands],
+                          "labels": [int(c["f1"] >= RIGHT_F1) for c in cands],
+                          "confidence": [c["confidence"] for c in cands]})
+    write_cases(args.out, cases)
+    print(f"{len(cases)} cases, {sum(len(c['labels']) for c in cases)} candidates -> {args.out}")
+
+
+def load_reader(base: Path | None, device: str) -> Reader:
+    if base is None:
+        return Reader.load()
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    model = AutoModelForQuestionAnswering.from_pretrained(base, dtype=torch.float32)
+    model = PeftModel.from_pretrained(model, READER_DIR).merge_and_unload().to(device)
+    return Reader(model, AutoTokenizer.from_pretrained(base), ReaderSettings.from_json(READER_DIR / SETTINGS_FILE))
+
+
+def collect(args: argparse.Namespace) -> None:
+    train, _ = load_split(args.data)
+    others = distractors_of(train, 2)
+    mine = train[args.part::args.parts][: args.limit or None]
+    reader = load_reader(args.base, args.device)
+    cases, t0 = [], time.perf_counter()
+    for n, e in enumerate(mine):
+        if args.seconds and time.perf_counter() - t0 > args.seconds:
+            print(f"part {args.part}: stopped by --seconds after {n} of {len(mine)} questions", flush=True)
+            break
+        passages = [e.context, *others[e.id]]
+        spans = reader.read(e.question, passages, top_n=args.per_case, threshold=0.0)
+        cases.append({"key": e.id, "split": "train", "setting": "distractors", "question": e.question,
+                      "contexts": [marked_context(passages[s.passage_index], s.start, s.end) for s in spans],
+                      "labels": [int(not e.impossible and s.passage_index == 0 and best_f1(s.text, e) >= RIGHT_F1)
+                                 for s in spans],
+                      "confidence": [s.confidence for s in spans]})
+    write_cases(args.out, cases)
+    print(f"part {args.part}: {len(cases)} cases in {time.perf_counter() - t0:.0f} s -> {args.out}", flush=True)
+
+
+def first_right(scores: list[np.ndarray], cases: list[dict]) -> float:
+    """Share of the cases with a right candidate whose best-scored candidate is right."""
+    hits = [c["labels"][int(np.argmax(s))] for s, c in zip(scores, cases) if any(c["labels"])]
+    return float(np.mean(hits)) if hits else float("nan")
+
+
+def score_cases(encoder: CrossEncoder, cases: list[dict]) -> list[np.ndarray]:
+    return [encoder.score(c["question"], c["contexts"]) for c in cases]
+
+
+def train(args: argparse.Namespace) -> None:
+    import torch
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    cases = read_cases(args.cases)
+    train_cases = [c for c in cases if c["split"] == "train"]
+    tune_cases = [c for c in cases if c["split"] == "tune" and c["setting"] == "open"][: args.tune_limit or None]
+    pairs = [(c["question"], ctx, y) for c in train_cases for ctx, y in zip(c["contexts"], c["labels"])]
+    print(f"{len(train_cases)} training cases, {len(pairs)} candidates ({sum(p[2] for p in pairs)} right); "
+          f"{len(tune_cases)} tuning cases", flush=True)
+    reader_first = first_right([-np.arange(len(c["labels"]), dtype=float) for c in tune_cases], tune_cases)
+    print(f"tuning: the reader's first candidate right in {reader_first:.4f} of the cases with a right one", flush=True)
+
+    model, tokenizer = sequence_classifier(args.base, READER_DIR)
+    targets = [name for name, module in model.named_modules()  # the encoder's linear layers, not the head
+               if isinstance(module, torch.nn.Linear) and name.startswith(f"{model.base_model_prefix}.")]
+    config = LoraConfig(task_type=TaskType.SEQ_CLS, r=args.rank, lora_alpha=2 * args.rank, lora_dropout=0.1,
+                        target_modules=targets)
+    model = get_peft_model(model, config).to(args.device)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=0.01)
+    steps = args.epochs * math.ceil(len(pairs) / args.batch)
+    warm = max(1, int(0.06 * steps))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
+    lengths = [len(tokenizer(q, c)["input_ids"]) for q, c, _ in pairs[:2000]]
+    print(f"inputs within {MAX_LENGTH} tokens: {np.mean(np.array(lengths) <= MAX_LENGTH):.3f} (first 2,000)", flush=True)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    encoder = CrossEncoder(model, tokenizer, bf16=args.device == "cuda")
+    best, t0, step = -1.0, time.perf_counter(), 0
+    history = []
+    for epoch in range(1, args.epochs + 1):
+        model.train()
+        order = list(range(len(pairs)))
+        random.shuffle(order)
+        total = 0.0
+        for i in range(0, len(order), args.batch):
+            if args.seconds and time.perf_counter() - t0 > args.seconds:
+                print(f"stopped by --seconds at step {step}", flush=True)
+                break
+            batch = [pairs[j] for j in order[i:i + args.batch]]
+            enc = tokenizer([b[0] for b in batch], [b[1] for b in batch], truncation="only_second",
+                            max_length=MAX_LENGTH, padding=True, return_tensors="pt")
+            inputs = {n: enc[n].to(args.device) for n in tokenizer.model_input_names if n in enc}
+            labels = torch.tensor([float(b[2]) for b in batch], device=args.device)
+            with torch.autocast(args.device, dtype=torch.bfloat16, enabled=args.device == "cuda"):
+                logits = model(**inputs).logits.reshape(-1)
+            loss = loss_fn(logits.float(), labels)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            total += float(loss)
+            step += 1
+            if step % 200 == 0:
+                print(f"epoch {epoch} step {step}/{steps} loss {total / (i // args.batch + 1):.4f} "
+                      f"{time.perf_counter() - t0:.0f} s", flush=True)
+        model.eval()
+        right = first_right(score_cases(encoder, tune_cases), tune_cases)
+        history.append({"epoch": epoch, "step": step, "tuning_first_right": right})
+        print(f"epoch {epoch}: tuning first candidate right {right:.4f} (reader {reader_first:.4f}) "
+              f"{time.perf_counter() - t0:.0f} s", flush=True)
+        if right > best:
+            best = right
+            model.save_pretrained(args.out / "best")
+        if args.seconds and time.perf_counter() - t0 > args.seconds:
+            break
+    (args.out / "history.json").write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
+                                                       "reader_first_right": reader_first,
+                                                       "history": history}, indent=1) + "\n")
+
+
+def score(args: argparse.Namespace) -> None:
+    encoder = CrossEncoder.load(args.model, base=args.base)
+    encoder.model.to(args.device)
+    encoder._bf16 = encoder._bf16 or args.device == "cuda"
+    cases = read_cases([args.cases])
+    t0 = time.perf_counter()
+    logits = np.concatenate([s for s in score_cases(encoder, cases)] or [np.zeros(0)])
+    np.save(args.out, logits.astype(np.float32))
+    print(f"{len(logits)} candidates of {len(cases)} cases scored in {time.perf_counter() - t0:.0f} s -> {args.out}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="step", required=True)
+    p = sub.add_parser("export")
+    p.add_argument("--cases", type=Path, default=Path("runs/rerank-cases"))
+    p.add_argument("--out", type=Path, required=True)
+    p = sub.add_parser("collect")
+    p.add_argument("--data", type=Path, required=True, help="the squad folder")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--part", type=int, default=0)
+    p.add_argument("--parts", type=int, default=1)
+    p.add_argument("--per-case", type=int, default=10, help="candidates kept per question")
+    p.add_argument("--limit", type=int, default=0, help="first N questions of this part (smoke runs)")
+    p.add_argument("--seconds", type=float, default=0, help="stop reading after this long and write what is read")
+    p = sub.add_parser("train")
+    p.add_argument("--cases", type=Path, nargs="+", required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--rank", type=int, default=16)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--tune-limit", type=int, default=0)
+    p.add_argument("--seconds", type=float, default=0, help="stop training after this long (then score and save)")
+    p = sub.add_parser("score")
+    p.add_argument("--cases", type=Path, required=True)
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    for p in sub.choices.values():
+        p.add_argument("--base", type=Path, default=None, help="the MPNet base folder (default: the packaged one)")
+        p.add_argument("--device", default="cpu")
+        p.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    if args.step != "export":
+        import torch
+
+        torch.set_num_threads(args.threads)
+        if args.base is None and args.step == "train":
+            from scoqa.packaged import mpnet_folder
+
+            args.base = mpnet_folder()
+    {"export": export, "collect": collect, "train": train, "score": score}[args.step](args)
+
+
+if __name__ == "__main__":
+    main()
