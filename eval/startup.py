@@ -16,10 +16,14 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import httpx
+
+from scoqa.app import cli  # imported, not named in a string, so that a move of the CLI breaks this script loudly
+from scoqa.index.registry import index_exists
 
 
 def free_port() -> int:
@@ -38,13 +42,16 @@ def one_start(index: Path, question: str, timeout: float) -> tuple[float, float,
     url = f"http://127.0.0.1:{port}/"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     started = time.perf_counter()
-    server = subprocess.Popen([sys.executable, "-m", "scoqa.app.cli", "serve", "--index", str(index), "--port", str(port),
-                               "--no-watch"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tempfile.TemporaryFile()  # the server's stderr, shown if it fails to start
+    server = subprocess.Popen([sys.executable, "-m", cli.__name__, "serve", "--index", str(index), "--port", str(port),
+                               "--no-watch"], env=env, stdout=subprocess.DEVNULL, stderr=log)
     try:
         page = None
         while page is None:
             if time.perf_counter() - started > timeout or server.poll() is not None:
-                raise SystemExit(f"scoqa serve did not serve its page (exit code {server.poll()})")
+                log.seek(0)
+                said = log.read().decode(errors="replace").strip().splitlines()[-5:]
+                raise SystemExit(f"scoqa serve did not serve its page (exit code {server.poll()})\n" + "\n".join(said))
             try:
                 if httpx.get(url, timeout=2).status_code == 200:
                     page = time.perf_counter() - started
@@ -67,6 +74,7 @@ def one_start(index: Path, question: str, timeout: float) -> tuple[float, float,
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+        log.close()
 
 
 def main() -> None:
@@ -77,6 +85,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args()
+    if not args.index.is_dir() or not index_exists(args.index):  # else each round would time a build, not a start
+        parser.error(f"no index at {args.index}; build one first: scoqa index corpus --index {args.index}")
     pages, answers = [], []
     for r in range(args.rounds):
         load = os.getloadavg()[0]
