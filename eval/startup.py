@@ -19,10 +19,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
 import httpx
 
-from scoqa.app import cli  # imported, not named in a string, so that a move of the CLI breaks this script loudly
+# The CLI is imported, not named in a string, so that a move of it breaks this script loudly.
+from scoqa.app import cli
 from scoqa.index.registry import index_exists
 
 
@@ -35,46 +37,50 @@ def free_port() -> int:
 def one_start(index: Path, question: str, timeout: float) -> tuple[float, float, str | None]:
     """(seconds to the page, seconds to the first answer, that answer's text or None). Raises
     SystemExit if the server exits or `timeout` seconds pass first."""
+    port = free_port()
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as log:  # the server's stderr, shown if it fails to start
+        server = subprocess.Popen([sys.executable, "-m", cli.__name__, "serve", "--index", str(index), "--port",
+                                   str(port), "--no-watch"], env=env, stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            return time_to_answer(server, log, f"http://127.0.0.1:{port}/", question, started, timeout)
+        finally:
+            server.send_signal(signal.SIGINT)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+def time_to_answer(server: subprocess.Popen, log: IO[bytes], url: str, question: str, started: float,
+                   timeout: float) -> tuple[float, float, str | None]:
+    """Poll `server` at `url` until its page answers, then ask `question` until it is answered."""
     from gradio_client import Client
     from gradio_client.exceptions import AppError
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    started = time.perf_counter()
-    log = tempfile.TemporaryFile()  # the server's stderr, shown if it fails to start
-    server = subprocess.Popen([sys.executable, "-m", cli.__name__, "serve", "--index", str(index), "--port", str(port),
-                               "--no-watch"], env=env, stdout=subprocess.DEVNULL, stderr=log)
-    try:
-        page = None
-        while page is None:
-            if time.perf_counter() - started > timeout or server.poll() is not None:
-                log.seek(0)
-                said = log.read().decode(errors="replace").strip().splitlines()[-5:]
-                raise SystemExit(f"scoqa serve did not serve its page (exit code {server.poll()})\n" + "\n".join(said))
-            try:
-                if httpx.get(url, timeout=2).status_code == 200:
-                    page = time.perf_counter() - started
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        client = Client(url, verbose=False)
-        while True:
-            if time.perf_counter() - started > timeout:
-                raise SystemExit("no answer within the timeout")
-            try:
-                answer = client.predict(question, api_name="/ask")
-                return page, time.perf_counter() - started, answer["answer"]
-            except AppError as err:
-                if "still starting" not in str(err):
-                    raise
-                time.sleep(0.2)
-    finally:
-        server.send_signal(signal.SIGINT)
+    page = None
+    while page is None:
+        if time.perf_counter() - started > timeout or server.poll() is not None:
+            log.seek(0)
+            said = log.read().decode(errors="replace").strip().splitlines()[-5:]
+            raise SystemExit(f"scoqa serve did not serve its page (exit code {server.poll()})\n" + "\n".join(said))
         try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+            if httpx.get(url, timeout=2).status_code == 200:
+                page = time.perf_counter() - started
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    client = Client(url, verbose=False)
+    while True:
+        if time.perf_counter() - started > timeout:
+            raise SystemExit("no answer within the timeout")
+        try:
+            answer = client.predict(question, api_name="/ask")
+            return page, time.perf_counter() - started, answer["answer"]
+        except AppError as err:
+            if "still starting" not in str(err):
+                raise
+            time.sleep(0.2)
 
 
 def main() -> None:

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import threading
 from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, REPO
+from conftest import CORPUS, REPO, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.is_file():
@@ -49,12 +48,6 @@ def docs(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("browser") / "docs"
     shutil.copytree(CORPUS, folder)
     return folder
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,7 @@ import subprocess
 import sys
 
 import pytest
-
-from conftest import HEAVY, REPO
+from conftest import HEAVY, REPO, free_port
 
 # app.serve is the chat server: gradio is what it is made of.
 SCRIPT = """
@@ -28,17 +27,14 @@ MODEL_LIBRARIES = ("torch", "transformers", "sentence_transformers", "peft")
 # `scoqa serve`'s path to its page (app.cli's `_serve`), with a loader that never finishes:
 # the page must come up, saying it is starting, with no model library imported.
 SERVE_SCRIPT = """
-import json, socket, sys, threading
+import json, sys, threading
 import httpx
-from scoqa.app import cli
+from scoqa.app import cli  # the start path: `scoqa serve` is this module
 from scoqa.app.serve import serve
 from scoqa.app.workspace import Workspace
 
 never = threading.Event()
-with socket.socket() as probe:
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-served = serve(Workspace(lambda note: never.wait(), watch=False), port=port, block=False)
+served = serve(Workspace(lambda note: never.wait(), watch=False), port=PORT, block=False)
 page = httpx.get(served.url, timeout=60)
 state = served.workspace.status().state
 served.close()
@@ -57,7 +53,7 @@ def test_importing_scoqa_loads_no_torch_or_gradio():
 
 @pytest.mark.service  # it imports gradio and serves the page
 def test_the_page_is_served_before_any_model_library_is_imported():
-    result = subprocess.run([sys.executable, "-c", f"MODELS = {list(MODEL_LIBRARIES)!r}\n{SERVE_SCRIPT}"],
+    result = subprocess.run([sys.executable, "-c", f"MODELS = {list(MODEL_LIBRARIES)!r}\nPORT = {free_port()}\n{SERVE_SCRIPT}"],
                             capture_output=True, text=True, cwd=REPO, timeout=300, check=True)
     found = json.loads(result.stdout.strip().splitlines()[-1])
     assert found == {"page": 200, "state": "loading", "loaded": []}
