@@ -4,6 +4,7 @@ import ast
 import hashlib
 import re
 import shutil
+import socket
 import sys
 from pathlib import Path
 
@@ -36,6 +37,13 @@ class HashingEmbedder:
         out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
         self.embedded += len(texts)
         return out
+
+
+def free_port() -> int:
+    """A loopback port free now, for a test's server."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture

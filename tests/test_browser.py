@@ -2,17 +2,18 @@
 request that leaves the local server blocked and counted (the page must need no internet).
 
 The server watches a copy of the seed corpus, so a file copied into it while the page is open
-must become answerable; the tests run in file order on one page."""
+must become answerable; the tests run in file order, the first on a server of its own that is
+still loading, the rest on one page."""
 from __future__ import annotations
 
 import re
 import shutil
-import socket
+import threading
 from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, REPO
+from conftest import CORPUS, REPO, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.is_file():
@@ -23,6 +24,7 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from scoqa.answer import Assistant  # noqa: E402
 from scoqa.app.serve import EXAMPLES, serve  # noqa: E402
+from scoqa.app.workspace import Workspace  # noqa: E402
 from scoqa.index.build import build_index  # noqa: E402
 
 # gradio's queue statistics call pandas APIs that pandas 3 deprecates: gradio's noise, not ours.
@@ -35,6 +37,7 @@ SOURCES_SCREENSHOT = REPO / "runs" / "browser" / "earlier-sources.png"
 VIEWER_SCREENSHOT = REPO / "runs" / "browser" / "source-viewer.png"
 WATCHED_SCREENSHOT = REPO / "runs" / "browser" / "watched-file-answered.png"
 REMOVED_SCREENSHOT = REPO / "runs" / "browser" / "upload-removed.png"
+STARTING_SCREENSHOT = REPO / "runs" / "browser" / "starting.png"
 QUESTION = "When was the memorandum signed?"  # one the current reader answers
 TRACKER = "![x](http://tracker.example/p.png)"
 
@@ -50,28 +53,81 @@ def docs(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def url(docs, embedder, reader):
     """A live server over the copy, watching it."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     build_index([docs], docs.parent / "index", embedder, progress=False)
-    served = serve(Assistant.open(docs.parent / "index", reader=reader, embedder=embedder), port=port, block=False)
+    served = serve(Assistant.open(docs.parent / "index", reader=reader, embedder=embedder), port=free_port(), block=False)
     yield served.url
     served.close()
 
 
 @pytest.fixture(scope="module")
-def page(url):
-    outside: list[str] = []
+def browser():
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(120_000)
         expect.set_options(timeout=120_000)
-        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url)
-                   else (outside.append(route.request.url), route.abort()))
-        page.goto(url)
-        yield page
+        yield browser
         browser.close()
+
+
+def open_page(browser, url: str, outside: list[str]):
+    """A new page at `url` that may fetch from the server only; each other request is
+    refused and appended to `outside`."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(120_000)
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url)
+               else (outside.append(route.request.url), route.abort()))
+    page.goto(url)
+    return page
+
+
+@pytest.fixture(scope="module")
+def page(browser, url):
+    outside: list[str] = []
+    page = open_page(browser, url, outside)
+    yield page
+    page.close()
+    assert outside == [], f"the page fetched from outside the server: {outside}"
+
+
+def test_the_page_is_usable_while_the_models_load(browser, docs, embedder, reader):
+    """Served before the Assistant has loaded (held back until the test lets it go), the page
+    says it is starting; a question asked meanwhile gets a "still starting" warning and leaves
+    the page usable; once loaded the page says it is ready and the same question is answered."""
+    build_index([docs], docs.parent / "index", embedder, progress=False)
+    release = threading.Event()
+
+    def load(note):
+        note("loading the reader")
+        release.wait(300)
+        return Assistant.open(docs.parent / "index", reader=reader, embedder=embedder)
+
+    served = serve(Workspace(load, watch=False), port=free_port(), block=False)
+    outside: list[str] = []
+    page = open_page(browser, served.url, outside)
+    try:
+        status = page.locator("#scoqa-status .scoqa-status")
+        expect(status).to_have_attribute("data-state", "loading")
+        expect(status).to_contain_text("Starting: loading the reader")
+        expect(page.locator("#scoqa-documents")).to_contain_text("listed once scoqa has started")
+        box = page.locator("#scoqa-question textarea")
+        box.fill(QUESTION)
+        box.press("Enter")
+        expect(page.get_by_text(re.compile(r"scoqa is still starting \(loading the reader, \d+ s so far\); "
+                                           r"ask again in a few seconds"))).to_be_visible()
+        STARTING_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(STARTING_SCREENSHOT))  # the viewport: a full-page shot leaves the toast out
+        expect(page.locator("#scoqa-chat .bot")).to_have_count(0)
+        expect(box).to_have_value(QUESTION)  # the question stays, to be asked again
+        expect(page.get_by_text(EXAMPLES[0])).to_be_visible()
+
+        release.set()
+        expect(status).to_have_attribute("data-state", "ready")
+        expect(status).to_contain_text("Ready: 5 documents")
+        box.press("Enter")
+        expect(page.locator("#scoqa-chat .bot .scoqa-found .scoqa-answer-text")).to_contain_text("2017")
+    finally:
+        release.set()
+        page.close()
+        served.close()
     assert outside == [], f"the page fetched from outside the server: {outside}"
 
 

@@ -27,7 +27,7 @@ from scoqa.index.build import build_index
 from scoqa.index.folder import FolderStore
 from scoqa.records import Chunk, Document, Hit
 
-from conftest import CORPUS
+from conftest import CORPUS, free_port
 
 # The chat server is a service, and this module imports gradio: none of it is unit. gradio's
 # queue statistics call pandas APIs that pandas 3 deprecates: gradio's noise, not ours.
@@ -43,12 +43,6 @@ QUESTIONS = [
     "What does the ICRC do in armed conflicts?",
     "What did the SCO say about terrorism?",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

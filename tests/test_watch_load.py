@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
@@ -29,7 +28,7 @@ from scoqa.index.build import build_index
 from scoqa.index.folder import FolderStore
 from scoqa.index.watch import WatchSettings
 
-from conftest import CORPUS
+from conftest import CORPUS, free_port
 
 # It runs the chat server (gradio) with the real models: a service, never imported by the unit lane.
 pytestmark = [pytest.mark.service, pytest.mark.filterwarnings("ignore::DeprecationWarning:gradio.queueing")]
@@ -59,10 +58,7 @@ def test_changes_under_load_never_show_a_half_written_file(tmp_path, embedder, r
     (docs / "depots").mkdir()
     build_index([docs], tmp_path / "index", embedder, progress=False)
     assistant = Assistant.open(tmp_path / "index", reader=reader, embedder=embedder)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    served = serve(Workspace.of(assistant, watch_settings=HURRIED), port=port, block=False)
+    served = serve(Workspace.of(assistant, watch_settings=HURRIED), port=free_port(), block=False)
 
     whole: dict[str, set[str]] = {}  # source -> hashes of its complete versions
     texts: dict[tuple[str, str], str] = {}  # (source, hash) -> text
