@@ -254,13 +254,15 @@ def main() -> None:
     parser.add_argument("--cross-scores", type=Path, default=None,
                         help="the cross-encoder's logits for every candidate of --cases "
                              "(scripts/train_cross_encoder.py score); adds the designs that read them")
+    parser.add_argument("--designs", nargs="+", default=None, help="only these designs (default: every one)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--dry-run", action="store_true", help="report, but write no model")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
     cross = np.load(args.cross_scores) if args.cross_scores else None
-    designs = DESIGNS + (CROSS_DESIGNS if cross is not None else ())
+    designs = [d for d in DESIGNS + (CROSS_DESIGNS if cross is not None else ())
+               if args.designs is None or d[0] in args.designs]
     cases = load_cases(args.cases, args.k, with_state=True, cross=cross)
     fit = [c for c in cases if c.split == "train"]
     tune = [c for c in cases if c.split == "tune"]
@@ -300,16 +302,20 @@ def main() -> None:
     np.savez(args.model / WEIGHTS_FILE, **weights)
     settings = {"design": chosen, "inputs": list(inputs), "state": state, "hidden": hidden, "platt": list(platt),
                 "answer_threshold": answer_threshold, "unsure_threshold": unsure_threshold,
-                "trained_on": f"the reader's candidates for every {json.loads((args.cases / 'run.json').read_text())['sample_train']}. "
-                              "question of the SQuAD training articles, open book and with its own article left out "
-                              "(dev-v2.0 unanswerable ones as negatives)"
-                              + (" and the tuning articles' cases" if args.fit_on == "train+tune" else "")
-                              + "; chosen, calibrated and thresholded on the tuning articles' cases "
-                              f"({args.fit_on}), k={args.k}",
+                "trained_on": fitted_on(args) + "; chosen, calibrated and thresholded on the tuning articles' "
+                              f"cases ({args.fit_on}), k={args.k}",
                 "figures": report}
     (args.model / SETTINGS_FILE).write_text(json.dumps(settings, indent=1) + "\n")
-    Reranker.load(args.model)  # what was written loads
+    Reranker.load(args.model)  # what was written loads (with the shipped cross-encoder, if it reads one)
     print(f"wrote {args.model}")
+
+
+def fitted_on(args: argparse.Namespace) -> str:
+    sample = json.loads((args.cases / "run.json").read_text())
+    train = (f"the reader's candidates for every {sample['sample_train']}. question of the SQuAD training articles, "
+             "open book and with its own article left out (dev-v2.0 unanswerable ones as negatives)")
+    tune = f"the same for every {sample['sample_tune']}. question of the tuning articles"
+    return {"train": train, "train+tune": f"{train}, and {tune}", "tune": tune}[args.fit_on]
 
 
 def fit_platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:

@@ -12,7 +12,8 @@ import pytest
 
 from scoqa.answer import Assistant
 from scoqa.answer.assistant import ReaderOrder
-from scoqa.answer.rerank import FEATURES, Reranker, RerankerSettings, candidate_features, question_kind
+from scoqa.answer.cross_encoder import marked_context
+from scoqa.answer.rerank import CROSS_ENCODER, FEATURES, Reranker, RerankerSettings, candidate_features, question_kind
 from scoqa.app import cli
 from scoqa.errors import ModelUnavailable
 from scoqa.index.build import build_index
@@ -32,13 +33,18 @@ def span(passage: str, text: str, confidence: float, margin: float, index: int =
                 np.zeros((3, 4), np.float32))
 
 
+WITHOUT_CROSS = tuple(name for name in FEATURES if name != CROSS_ENCODER)
+
+
 def logistic(**weights: float) -> Reranker:
-    """A hand-set logistic re-ranker: one weight per named input, the rest 0, no scaling."""
-    n = len(FEATURES)
+    """A hand-set logistic re-ranker: one weight per named input (all but the cross-encoder's),
+    the rest 0, no scaling."""
+    n = len(WITHOUT_CROSS)
     w = {"mean": np.zeros(n, np.float32), "scale": np.ones(n, np.float32),
-         "w_out": np.array([weights.get(name, 0.0) for name in FEATURES], np.float32),
+         "w_out": np.array([weights.get(name, 0.0) for name in WITHOUT_CROSS], np.float32),
          "b_out": np.float32(weights.get("bias", 0.0))}
-    return Reranker(w, RerankerSettings(FEATURES, False, 0, (1.0, 0.0), answer_threshold=0.6, unsure_threshold=0.3))
+    return Reranker(w, RerankerSettings(WITHOUT_CROSS, False, 0, (1.0, 0.0), answer_threshold=0.6,
+                                        unsure_threshold=0.3))
 
 
 class Fixed:
@@ -114,12 +120,12 @@ def test_reranker_puts_the_right_candidate_first_with_probabilities():
 
 
 def test_a_hidden_layer_and_the_reader_state_are_read(tmp_path):
-    n = len(FEATURES) + 12  # features, then the (3, 4) state flattened
+    n = len(WITHOUT_CROSS) + 12  # features, then the (3, 4) state flattened
     w1 = np.zeros((n, 2), np.float32)
-    w1[len(FEATURES), 0] = 1.0  # the first unit reads the state's first value
+    w1[len(WITHOUT_CROSS), 0] = 1.0  # the first unit reads the state's first value
     weights = {"mean": np.zeros(n, np.float32), "scale": np.ones(n, np.float32), "w1": w1,
                "b1": np.zeros(2, np.float32), "w_out": np.array([2.0, 0.0], np.float32), "b_out": np.float32(0.0)}
-    settings = {"design": "mlp+state", "inputs": list(FEATURES), "state": True, "hidden": 2, "platt": [1.0, -1.0],
+    settings = {"design": "mlp+state", "inputs": list(WITHOUT_CROSS), "state": True, "hidden": 2, "platt": [1.0, -1.0],
                 "answer_threshold": 0.6, "unsure_threshold": 0.3}
     np.savez(tmp_path / "reranker.npz", **weights)
     (tmp_path / "reranker.json").write_text(json.dumps(settings))
@@ -142,6 +148,41 @@ def test_a_subset_of_inputs_is_read_in_its_order():
     assert [s.text for s in model.rerank(QUESTION, spans, [NOTE], [1.0])] == [RIGHT, WRONG]
 
 
+def test_the_candidate_is_marked_in_its_sentence_and_the_neighbours():
+    text = "First sentence here. It was signed by Rashid Alimov for the SCO. Third one. Fourth."
+    start = text.index(RIGHT)
+    assert marked_context(text, start, start + len(RIGHT)) == (
+        "First sentence here. It was signed by «Rashid Alimov» for the SCO. Third one.")
+    assert marked_context(text, 0, 5, neighbours=0) == "«First» sentence here."
+    assert marked_context(text, start, start + len(RIGHT), neighbours=5) == text.replace(RIGHT, f"«{RIGHT}»")
+
+
+class MarkedName:
+    """A stand-in cross-encoder: a high logit for a context that marks `name`, low otherwise."""
+
+    def __init__(self, name: str):
+        self.name, self.asked = name, []
+
+    def score(self, question, contexts):
+        self.asked.append((question, list(contexts)))
+        return np.array([5.0 if f"«{self.name}»" in c else -5.0 for c in contexts], np.float32)
+
+
+def test_a_design_that_reads_the_cross_encoder_runs_it_on_each_marked_candidate():
+    w = {"mean": np.zeros(2, np.float32), "scale": np.ones(2, np.float32),
+         "w_out": np.array([0.1, 1.0], np.float32), "b_out": np.float32(0.0)}
+    settings = RerankerSettings(("margin", CROSS_ENCODER), False, 0, (1.0, 0.0), 0.6, 0.3)
+    cross = MarkedName(RIGHT)
+    spans = [span(NOTE, WRONG, 0.61, 3.0), span(NOTE, RIGHT, 0.52, 2.0)]
+    ranked = Reranker(w, settings, cross).rerank(QUESTION, spans, [NOTE], [1.0])
+    assert [s.text for s in ranked] == [RIGHT, WRONG]
+    assert ranked[0].confidence == pytest.approx(1 / (1 + np.exp(-5.2)))
+    (question, contexts), = cross.asked
+    assert question == QUESTION and contexts == [marked_context(NOTE, s.start, s.end) for s in spans]
+    with pytest.raises(ModelUnavailable, match="cross-encoder"):
+        Reranker(w, settings).rerank(QUESTION, spans, [NOTE], [1.0])
+
+
 def test_a_reranker_of_other_inputs_is_refused(tmp_path):
     (tmp_path / "reranker.json").write_text(json.dumps({"inputs": ["margin", "a_feature_of_another_version"]}))
     with pytest.raises(ModelUnavailable, match="retrain"):
@@ -150,6 +191,7 @@ def test_a_reranker_of_other_inputs_is_refused(tmp_path):
         Reranker.load(tmp_path / "missing")
 
 
+@pytest.mark.model  # the shipped design may read the cross-encoder, which loads the MPNet base
 def test_the_shipped_reranker_loads_and_scores_in_range():
     model = Reranker.load()
     assert 0.0 < model.unsure_threshold <= model.answer_threshold < 1.0

@@ -54,7 +54,10 @@ def sequence_classifier(base: Path, reader_folder: Path) -> tuple[torch.nn.Modul
     import torch
     from peft import PeftModel
     from transformers import AutoConfig, AutoModelForQuestionAnswering, AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.set_verbosity_error()  # the base's load report names the span head it lacks; this adds one
+    hf_logging.disable_progress_bar()
     reader = AutoModelForQuestionAnswering.from_pretrained(base, dtype=torch.float32)
     reader = PeftModel.from_pretrained(reader, reader_folder).merge_and_unload()
     config = AutoConfig.from_pretrained(base, num_labels=1)

@@ -20,13 +20,17 @@ import math
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol, Sequence
 
 import numpy as np
 
 from ..errors import ModelUnavailable
 from ..records import Span
 from ..text import FUNCTION_WORDS, TOKEN, only_a_count, only_a_date
+from .cross_encoder import marked_context
+
+if TYPE_CHECKING:
+    from .cross_encoder import CrossEncoder
 
 MODEL_DIR = Path(__file__).parents[1] / "models" / "reranker"
 SETTINGS_FILE = "reranker.json"
@@ -201,13 +205,16 @@ class RerankerSettings:
 
 class Reranker:
     """A small network over each candidate's inputs: standardised, through ``hidden`` ReLU
-    units (or none), to one logit, calibrated by Platt scaling. Plain numpy: the reader has
-    already paid for the hidden states, so re-ranking ten candidates costs well under a
-    millisecond. Safe to share between threads (no state changes after loading)."""
+    units (or none), to one logit, calibrated by Platt scaling. The network is plain numpy (well
+    under a millisecond for ten candidates); a design that reads the cross-encoder's logit also
+    runs the cross-encoder, one forward pass over each candidate's marked sentence. Safe to
+    share between threads (no state changes after loading)."""
 
-    def __init__(self, weights: dict[str, np.ndarray], settings: RerankerSettings) -> None:
+    def __init__(self, weights: dict[str, np.ndarray], settings: RerankerSettings,
+                 cross_encoder: CrossEncoder | None = None) -> None:
         self.weights = weights
         self.settings = settings
+        self.cross_encoder = cross_encoder
         self._columns = [FEATURES.index(name) for name in settings.inputs]
 
     @property
@@ -229,13 +236,24 @@ class Reranker:
                 weights = {name: stored[name].astype(np.float32) for name in stored.files}
         except (OSError, KeyError, ValueError) as err:
             raise ModelUnavailable(f"cannot load the re-ranker from {folder} ({err})") from None
-        return cls(weights, settings)
+        cross_encoder = None
+        if CROSS_ENCODER in settings.inputs:
+            from .cross_encoder import CrossEncoder
+
+            cross_encoder = CrossEncoder.load()
+        return cls(weights, settings, cross_encoder)
 
     def inputs(self, question: str, spans: Sequence[Span], passages: Sequence[str],
                passage_scores: Sequence[float]) -> np.ndarray:
         """The network's input rows, shape ``(len(spans), width)``: the chosen columns of
         ``candidate_features``, then, if the design reads it, each span's state, flattened."""
-        x = candidate_features(question, spans, passages, passage_scores)[:, self._columns]
+        cross = None
+        if CROSS_ENCODER in self.settings.inputs:
+            if self.cross_encoder is None:
+                raise ModelUnavailable("this re-ranker reads the cross-encoder's logit, and it was given none")
+            cross = self.cross_encoder.score(
+                question, [marked_context(passages[s.passage_index], s.start, s.end) for s in spans])
+        x = candidate_features(question, spans, passages, passage_scores, cross)[:, self._columns]
         if self.settings.state:
             x = np.hstack([x, np.stack([np.asarray(s.state, np.float32).ravel() for s in spans])])
         return x
