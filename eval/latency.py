@@ -26,6 +26,7 @@ import torch
 
 from scoqa.answer import Assistant, AssistantSettings
 from scoqa.answer.reader import Reader
+from scoqa.answer.rerank import DEPTH
 from scoqa.index.build import build_index
 from scoqa.index.folder import FolderStore
 from scoqa.retrieve import Retriever
@@ -76,16 +77,21 @@ def main() -> None:
                 totals[name].append((time.perf_counter() - t0) * 1000)
     assistant.reader = shipped
     total = next(iter(totals.values()))
-    retrieval, reading = [], []
+    retrieval, reading, reranking = [], [], []
     # The stages apart, in a pass of their own: reading here covers all k passages, where an
-    # answer reads the first two and the rest only when those hold nothing good enough.
+    # answer reads the first two and the rest only when those hold nothing good enough; the
+    # re-ranker weighs the reader's DEPTH most confident spans of them.
     for question in questions:
         t0 = time.perf_counter()
         hits = assistant.retriever.search(question, k=args.k)
         t1 = time.perf_counter()
-        assistant.reader.read(question, [h.chunk.text for h in hits], threshold=0.0)
+        passages = [h.chunk.text for h in hits]
+        spans = assistant.reader.read(question, passages, top_n=DEPTH, threshold=0.0)
+        t2 = time.perf_counter()
+        assistant.reranker.rerank(question, spans, passages, [h.score for h in hits])
         retrieval.append((t1 - t0) * 1000)
-        reading.append((time.perf_counter() - t1) * 1000)
+        reading.append((t2 - t1) * 1000)
+        reranking.append((time.perf_counter() - t2) * 1000)
 
     s = assistant.reader.settings
     compute = "bf16" if s.bf16 else "fp32"
@@ -96,9 +102,11 @@ def main() -> None:
         print(f"  with {name:9} {percentiles(ms)}  (alternating with the reader's own)")
     print(f"  retrieve      {percentiles(retrieval)}")
     print(f"  read all k    {percentiles(reading)}")
+    print(f"  re-rank       {percentiles(reranking)}")
     if args.json:
         figures = {name: {"p50": float(np.percentile(v, 50)), "p95": float(np.percentile(v, 95))}
-                   for name, v in (("answer", total), ("retrieve", retrieval), ("read", reading))}
+                   for name, v in (("answer", total), ("retrieve", retrieval), ("read", reading),
+                                         ("rerank", reranking))}
         args.json.write_text(json.dumps({"threads": args.threads, "compute": compute, "k": args.k,
                                          "questions": len(questions), "rounds": args.rounds, **figures}, indent=2))
 

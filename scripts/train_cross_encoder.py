@@ -16,7 +16,8 @@ Four steps, each a subcommand; ``collect``, ``train`` and ``score`` are minutes 
   cross-entropy over the training cases' candidates; after each epoch the tuning cases (open
   book, tuning articles only) are scored: how often the best-scored candidate is right among
   the cases that have a right one, against the reader's own first candidate. The best epoch is
-  saved to ``OUT/best``.
+  saved to ``OUT/best``, the last to ``OUT/last``. A checkpoint every few minutes
+  (``OUT/checkpoint.pt``) lets ``--resume`` continue exactly where a stopped run was.
 * ``score``: one logit per candidate of the exported cases (``.npy``, in the file's order), for
   ``scripts/train_reranker.py``.
 
@@ -121,11 +122,20 @@ def score_cases(encoder: CrossEncoder, cases: list[dict]) -> list[np.ndarray]:
     return [encoder.score(c["question"], c["contexts"]) for c in cases]
 
 
+# Arguments a resumed run must share with the run it continues.
+RUN_DEFINING = ("cases", "base", "epochs", "lr", "rank", "batch", "seed", "tune_limit", "max_steps")
+
+
 def train(args: argparse.Namespace) -> None:
+    """Train, checkpointing every ``--checkpoint-minutes`` and at each epoch's end (trainable
+    weights, optimizer, scheduler, the epoch's order and position, every RNG: ``--resume``
+    continues exactly where the run stopped)."""
     import torch
     from peft import LoraConfig, TaskType, get_peft_model
+    from train_reader import Checkpoint
 
     random.seed(args.seed)
+    np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     cases = read_cases(args.cases)
     train_cases = [c for c in cases if c["split"] == "train"]
@@ -142,9 +152,11 @@ def train(args: argparse.Namespace) -> None:
     config = LoraConfig(task_type=TaskType.SEQ_CLS, r=args.rank, lora_alpha=2 * args.rank, lora_dropout=0.1,
                         target_modules=targets)
     model = get_peft_model(model, config).to(args.device)
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=0.01)
+    trainable = {n: p for n, p in model.named_parameters() if p.requires_grad}
+    optimizer = torch.optim.AdamW(trainable.values(), lr=args.lr, weight_decay=0.01)
     steps = args.epochs * math.ceil(len(pairs) / args.batch)
+    if args.max_steps:
+        steps = min(steps, args.max_steps)
     warm = max(1, int(0.06 * steps))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
@@ -152,18 +164,41 @@ def train(args: argparse.Namespace) -> None:
     print(f"inputs within {MAX_LENGTH} tokens: {np.mean(np.array(lengths) <= MAX_LENGTH):.3f} (first 2,000)", flush=True)
     loss_fn = torch.nn.BCEWithLogitsLoss()
     encoder = CrossEncoder(model, tokenizer, bf16=args.device == "cuda")
-    best, t0, step = -1.0, time.perf_counter(), 0
-    history = []
-    for epoch in range(1, args.epochs + 1):
+    run = {k: str(getattr(args, k)) for k in RUN_DEFINING}
+    checkpoint = Checkpoint(args.out / "checkpoint.pt")
+    at = {"epoch": 1, "position": 0, "order": None, "step": 0, "loss_sum": 0.0, "best": -1.0, "history": []}
+    saved = checkpoint.load() if args.resume else None
+    if saved is not None:
+        if saved["run"] != run:
+            raise SystemExit(f"{checkpoint.path} is of another run: {saved['run']}")
+        with torch.no_grad():
+            for name, value in saved["weights"].items():
+                trainable[name].copy_(value)
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        random.setstate(saved["rng"]["python"])
+        np.random.set_state(saved["rng"]["numpy"])
+        torch.set_rng_state(saved["rng"]["torch"])
+        at = saved["at"]
+        print(f"resumed at epoch {at['epoch']}, step {at['step']}", flush=True)
+
+    def save_checkpoint() -> None:
+        checkpoint.save({"run": run, "at": at, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                         "weights": {n: p.detach().clone() for n, p in trainable.items()},
+                         "rng": {"python": random.getstate(), "numpy": np.random.get_state(),
+                                 "torch": torch.get_rng_state()}})
+
+    t0 = last_save = time.perf_counter()
+    while at["epoch"] <= args.epochs and at["step"] < steps:
+        if at["order"] is None:
+            at["order"] = list(range(len(pairs)))
+            random.shuffle(at["order"])
         model.train()
-        order = list(range(len(pairs)))
-        random.shuffle(order)
-        total = 0.0
-        for i in range(0, len(order), args.batch):
+        order = at["order"]
+        while at["position"] < len(order) and at["step"] < steps:
             if args.seconds and time.perf_counter() - t0 > args.seconds:
-                print(f"stopped by --seconds at step {step}", flush=True)
                 break
-            batch = [pairs[j] for j in order[i:i + args.batch]]
+            batch = [pairs[j] for j in order[at["position"]:at["position"] + args.batch]]
             enc = tokenizer([b[0] for b in batch], [b[1] for b in batch], truncation="only_second",
                             max_length=MAX_LENGTH, padding=True, return_tensors="pt")
             inputs = {n: enc[n].to(args.device) for n in tokenizer.model_input_names if n in enc}
@@ -172,28 +207,39 @@ def train(args: argparse.Namespace) -> None:
                 logits = model(**inputs).logits.reshape(-1)
             loss = loss_fn(logits.float(), labels)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+            torch.nn.utils.clip_grad_norm_(trainable.values(), 1.0)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad()
-            total += float(loss)
-            step += 1
-            if step % 200 == 0:
-                print(f"epoch {epoch} step {step}/{steps} loss {total / (i // args.batch + 1):.4f} "
-                      f"{time.perf_counter() - t0:.0f} s", flush=True)
+            at["loss_sum"] += loss.item()
+            at["step"] += 1
+            at["position"] += args.batch
+            if at["step"] % 200 == 0:
+                print(f"epoch {at['epoch']} step {at['step']}/{steps} loss "
+                      f"{at['loss_sum'] / (at['position'] // args.batch):.4f} {time.perf_counter() - t0:.0f} s", flush=True)
+            if time.perf_counter() - last_save > 60 * args.checkpoint_minutes:
+                save_checkpoint()
+                last_save = time.perf_counter()
+        stopped = args.seconds and time.perf_counter() - t0 > args.seconds
+        if stopped:
+            print(f"stopped by --seconds at step {at['step']}", flush=True)
         model.eval()
         right = first_right(score_cases(encoder, tune_cases), tune_cases)
-        history.append({"epoch": epoch, "step": step, "tuning_first_right": right})
-        print(f"epoch {epoch}: tuning first candidate right {right:.4f} (reader {reader_first:.4f}) "
+        at["history"].append({"epoch": at["epoch"], "step": at["step"], "tuning_first_right": right})
+        print(f"epoch {at['epoch']}: tuning first candidate right {right:.4f} (reader {reader_first:.4f}) "
               f"{time.perf_counter() - t0:.0f} s", flush=True)
-        if right > best:
-            best = right
+        if right > at["best"]:
+            at["best"] = right
             model.save_pretrained(args.out / "best")
-        if args.seconds and time.perf_counter() - t0 > args.seconds:
+        if stopped:
             break
+        at.update(epoch=at["epoch"] + 1, position=0, order=None, loss_sum=0.0)
+        save_checkpoint()
+        last_save = time.perf_counter()
+    model.save_pretrained(args.out / "last")
     (args.out / "history.json").write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
                                                        "reader_first_right": reader_first,
-                                                       "history": history}, indent=1) + "\n")
+                                                       "history": at["history"]}, indent=1) + "\n")
 
 
 def score(args: argparse.Namespace) -> None:
@@ -231,6 +277,9 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--tune-limit", type=int, default=0)
     p.add_argument("--seconds", type=float, default=0, help="stop training after this long (then score and save)")
+    p.add_argument("--max-steps", type=int, default=0, help="train this many steps at most (the schedule too)")
+    p.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p = sub.add_parser("score")
     p.add_argument("--cases", type=Path, required=True)
     p.add_argument("--model", type=Path, required=True)

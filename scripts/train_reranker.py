@@ -33,7 +33,7 @@ import torch
 
 from scoqa.answer.question import plan
 from scoqa.records import Span
-from scoqa.answer.rerank import (CROSS_ENCODER, DEPTH, FEATURES, MODEL_DIR, SETTINGS_FILE, WEIGHTS_FILE, Reranker,
+from scoqa.answer.rerank import (CROSS_ENCODER, CROSS_FLOOR, DEPTH, FEATURES, MODEL_DIR, SETTINGS_FILE, WEIGHTS_FILE, Reranker,
                                 RerankerSettings, candidate_features)
 from train_reader import fit_logistic
 
@@ -71,10 +71,12 @@ class Case:
     reader_order: np.ndarray  # (candidates,) the reader's confidence
 
 
-def load_cases(folder: Path, k: int, with_state: bool, cross: np.ndarray | None = None) -> list[Case]:
+def load_cases(folder: Path, k: int, with_state: bool, cross: np.ndarray | None = None,
+               cross_depth: int = DEPTH) -> list[Case]:
     """Every case of every complete shard, its candidates rebuilt as the Assistant weighs them.
     `cross`: the cross-encoder's logit for every candidate of every shard, in file order
-    (``scripts/train_cross_encoder.py score``)."""
+    (``scripts/train_cross_encoder.py score``); the Assistant runs it on the reader's
+    `cross_depth` most confident candidates only, and the others read ``CROSS_FLOOR``."""
     cases = []
     position = 0
     for npz in sorted(folder.glob("shard-*.npz")):
@@ -100,7 +102,7 @@ def load_cases(folder: Path, k: int, with_state: bool, cross: np.ndarray | None 
             passages = [p["text"] for p in raw["passages"][:reads]]
             scores = [p["score"] for p in raw["passages"][:reads]]
             x = candidate_features(raw["question"], [s for s, *_ in spans], passages, scores,
-                                   [logit for *_, logit in spans])
+                                   [logit if i < cross_depth else CROSS_FLOOR for i, (*_, logit) in enumerate(spans)])
             if with_state and spans:
                 x = np.hstack([x, np.stack([s.state.astype(np.float32).ravel() for s, *_ in spans])])
             cases.append(Case(raw["id"], raw["split"], raw["title"], raw["setting"],
@@ -254,6 +256,8 @@ def main() -> None:
     parser.add_argument("--cross-scores", type=Path, default=None,
                         help="the cross-encoder's logits for every candidate of --cases "
                              "(scripts/train_cross_encoder.py score); adds the designs that read them")
+    parser.add_argument("--cross-depth", type=int, default=DEPTH,
+                        help="the reader's most confident candidates the cross-encoder reads (its cost)")
     parser.add_argument("--designs", nargs="+", default=None, help="only these designs (default: every one)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--dry-run", action="store_true", help="report, but write no model")
@@ -263,7 +267,7 @@ def main() -> None:
     cross = np.load(args.cross_scores) if args.cross_scores else None
     designs = [d for d in DESIGNS + (CROSS_DESIGNS if cross is not None else ())
                if args.designs is None or d[0] in args.designs]
-    cases = load_cases(args.cases, args.k, with_state=True, cross=cross)
+    cases = load_cases(args.cases, args.k, with_state=True, cross=cross, cross_depth=args.cross_depth)
     fit = [c for c in cases if c.split == "train"]
     tune = [c for c in cases if c.split == "tune"]
     print(f"{len(fit)} training cases, {len(tune)} tuning cases "
@@ -301,6 +305,7 @@ def main() -> None:
     args.model.mkdir(parents=True, exist_ok=True)
     np.savez(args.model / WEIGHTS_FILE, **weights)
     settings = {"design": chosen, "inputs": list(inputs), "state": state, "hidden": hidden, "platt": list(platt),
+                "cross_depth": args.cross_depth,
                 "answer_threshold": answer_threshold, "unsure_threshold": unsure_threshold,
                 "trained_on": fitted_on(args) + "; chosen, calibrated and thresholded on the tuning articles' "
                               f"cases ({args.fit_on}), k={args.k}",

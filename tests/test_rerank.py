@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 from contextlib import redirect_stdout
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from scoqa.answer import Assistant
 from scoqa.answer.assistant import ReaderOrder
 from scoqa.answer.cross_encoder import marked_context
-from scoqa.answer.rerank import CROSS_ENCODER, FEATURES, Reranker, RerankerSettings, candidate_features, question_kind
+from scoqa.answer.rerank import CROSS_ENCODER, CROSS_FLOOR, FEATURES, Reranker, RerankerSettings, candidate_features, question_kind
 from scoqa.app import cli
 from scoqa.errors import ModelUnavailable
 from scoqa.index.build import build_index
@@ -181,6 +182,10 @@ def test_a_design_that_reads_the_cross_encoder_runs_it_on_each_marked_candidate(
     assert question == QUESTION and contexts == [marked_context(NOTE, s.start, s.end) for s in spans]
     with pytest.raises(ModelUnavailable, match="cross-encoder"):
         Reranker(w, settings).rerank(QUESTION, spans, [NOTE], [1.0])
+    shallow = MarkedName(RIGHT)  # reads the reader's first candidate only; the second gets the floor
+    x = Reranker(w, replace(settings, cross_depth=1), shallow).inputs(QUESTION, spans, [NOTE], [1.0])
+    assert x[:, 1].tolist() == [-5.0, pytest.approx(CROSS_FLOOR)]
+    assert shallow.asked == [(QUESTION, [marked_context(NOTE, spans[0].start, spans[0].end)])]
 
 
 def test_a_reranker_of_other_inputs_is_refused(tmp_path):

@@ -71,6 +71,9 @@ FEATURES = (
 # The span-marked cross-encoder's logit (``scoqa.answer.cross_encoder``): the one input that
 # costs a forward pass of its own, so it is computed only for a design that reads it.
 CROSS_ENCODER = "cross_encoder"
+# The logit given to a candidate the cross-encoder does not read (beyond the settings'
+# ``cross_depth``): the least it gave any of the 23,900 re-ranker cases' candidates (-7.38).
+CROSS_FLOOR = -7.4
 # The reader's candidates a re-ranker weighs: its most confident non-overlapping spans over the
 # passages read (with ten, the right answer was among them for 93% of the gold questions; it
 # was among the first three for 91%).
@@ -182,7 +185,8 @@ class RerankerSettings:
     the reader's hidden state at the span (``Span.state`` flattened) follows them; ``hidden``:
     units of the one hidden layer, 0 for a logistic model; ``platt``: the (scale, bias) that
     calibrates the network's logit on the tuning cases (Platt, 1999); the thresholds as
-    ``Reranks`` says."""
+    ``Reranks`` says; ``cross_depth``: how many of the reader's most confident candidates the
+    cross-encoder reads, when the design reads its logit (the others read ``CROSS_FLOOR``)."""
 
     inputs: tuple[str, ...]
     state: bool
@@ -190,6 +194,7 @@ class RerankerSettings:
     platt: tuple[float, float]
     answer_threshold: float
     unsure_threshold: float
+    cross_depth: int = DEPTH
 
     @classmethod
     def from_json(cls, path: Path) -> RerankerSettings:
@@ -200,7 +205,7 @@ class RerankerSettings:
             raise ModelUnavailable(f"{path}: trained on inputs this scoqa does not compute ({', '.join(unknown)}); "
                                    "retrain it: python scripts/train_reranker.py --cases runs/rerank-cases")
         return cls(tuple(raw["inputs"]), bool(raw["state"]), int(raw["hidden"]), tuple(raw["platt"]),
-                   float(raw["answer_threshold"]), float(raw["unsure_threshold"]))
+                   float(raw["answer_threshold"]), float(raw["unsure_threshold"]), int(raw.get("cross_depth", DEPTH)))
 
 
 class Reranker:
@@ -251,8 +256,10 @@ class Reranker:
         if CROSS_ENCODER in self.settings.inputs:
             if self.cross_encoder is None:
                 raise ModelUnavailable("this re-ranker reads the cross-encoder's logit, and it was given none")
-            cross = self.cross_encoder.score(
-                question, [marked_context(passages[s.passage_index], s.start, s.end) for s in spans])
+            read = spans[:self.settings.cross_depth]
+            cross = np.full(len(spans), CROSS_FLOOR, np.float32)
+            cross[:len(read)] = self.cross_encoder.score(
+                question, [marked_context(passages[s.passage_index], s.start, s.end) for s in read])
         x = candidate_features(question, spans, passages, passage_scores, cross)[:, self._columns]
         if self.settings.state:
             x = np.hstack([x, np.stack([np.asarray(s.state, np.float32).ravel() for s in spans])])
