@@ -1,7 +1,7 @@
 """Warm answer latency: how long `Assistant.ask` takes per question, models already loaded.
 
 Indexes the corpus into a scratch folder (once; reused while the corpus is unchanged), loads
-the Assistant, asks one untimed question to warm up, then asks every gold question `--rounds`
+the Assistant with the shipped reader and re-ranker, asks one untimed question to warm up, then asks every gold question `--rounds`
 times and prints p50/p95/mean for the whole answer and, in a pass of their own, for its two
 costly stages (retrieval, and reading all k passages).
 
@@ -26,7 +26,7 @@ import torch
 
 from scoqa.answer import Assistant, AssistantSettings
 from scoqa.answer.reader import Reader
-from scoqa.answer.rerank import DEPTH
+from scoqa.answer.rerank import DEPTH, Reranker
 from scoqa.index.build import build_index
 from scoqa.index.folder import FolderStore
 from scoqa.retrieve import Retriever
@@ -58,7 +58,7 @@ def main() -> None:
     embedder = Embedder(DEFAULT_MODEL)  # one model for building and asking, as in `scoqa ask`
     build_index([args.data], folder, embedder, progress=False)
     index = FolderStore.open(folder)
-    assistant = Assistant(Retriever(index, embedder), Reader.load(), AssistantSettings(k=args.k))
+    assistant = Assistant(Retriever(index, embedder), Reader.load(), AssistantSettings(k=args.k), Reranker.load())
     questions = [json.loads(line)["question"] for line in args.gold.read_text().splitlines() if line.strip()]
     assistant.ask(questions[0])  # loads the models; not timed
 
