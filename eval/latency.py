@@ -1,9 +1,10 @@
 """Warm answer latency: how long `Assistant.ask` takes per question, models already loaded.
 
 Indexes the corpus into a scratch folder (once; reused while the corpus is unchanged), loads
-the Assistant with the shipped reader and re-ranker, asks one untimed question to warm up, then asks every gold question `--rounds`
-times and prints p50/p95/mean for the whole answer and, in a pass of their own, for its two
-costly stages (retrieval, and reading all k passages).
+the Assistant with the shipped reader and re-ranker, asks one untimed question to warm up,
+then asks every gold question `--rounds` times and prints p50/p95/mean for the whole answer
+and, in a pass of their own, for its costly stages (retrieval, reading all k passages, and
+re-ranking the reader's candidates).
 
     python eval/latency.py --data corpus --gold eval/gold.jsonl [--threads 2]
         [--compare-batch 32]
