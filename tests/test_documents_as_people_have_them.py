@@ -6,19 +6,12 @@ extracted, matched and cited (with a stand-in reader whose spans are known); the
 ask the shipped reader once over all the files and check the answer and an exact citation."""
 from __future__ import annotations
 
+import functools
+import importlib.util
 import io
-import os
 from pathlib import Path
 
-import docx
-import matplotlib
 import pytest
-from docx.opc.constants import CONTENT_TYPE as CT, RELATIONSHIP_TYPE as RT
-from docx.opc.packuri import PackURI
-from docx.opc.part import Part
-from docx.oxml import parse_xml
-from fpdf import FPDF
-from pypdf import PdfReader, PdfWriter
 
 from scoqa.answer import Assistant
 from scoqa.answer.reader import Span
@@ -31,7 +24,8 @@ from scoqa.ingest.pdf import LOCKED
 from scoqa.retrieve import Retriever
 from scoqa.text import as_read, reading_view, sentences
 
-FONT = os.path.join(matplotlib.get_data_path(), "fonts", "ttf", "DejaVuSans.ttf")  # has the ligature glyphs
+# DejaVu Sans has the ligature glyphs; matplotlib ships it (found, not imported: 0.3 s).
+FONT = Path(importlib.util.find_spec("matplotlib").origin).parent / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf"
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 
 # Ligatures (U+FB01, U+FB03), a soft hyphen, a zero-width space, a zero-width joiner, a word
@@ -63,10 +57,15 @@ FERRY = "# Ferries\n\nThe ferry to Skye leaves at 7:15 from Pier 3.\n"
 STATEMENT = "Statement for March. Your account manager is Lena Park. The balance is 1,204 euros."
 
 
-def pdf_bytes(paragraphs, title=None, heading=None, width=0) -> bytes:
+# The file makers import their libraries when first called, so that collecting tests imports
+# none of them, and each PDF (0.1 s, most of it reading the font) and the contract is made once.
+@functools.cache
+def pdf_bytes(*paragraphs: str, title=None, heading=None, width=0) -> bytes:
     """A PDF in a Unicode font; `width` in mm (0: the page's), so that fpdf2 wraps the lines."""
+    from fpdf import FPDF
+
     pdf = FPDF()
-    pdf.add_font("DejaVu", "", FONT)
+    pdf.add_font("DejaVu", "", str(FONT))
     if title:
         pdf.set_title(title)
     pdf.add_page()
@@ -81,6 +80,8 @@ def pdf_bytes(paragraphs, title=None, heading=None, width=0) -> bytes:
 
 
 def encrypted(data: bytes, user_password: str, algorithm: str) -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
     writer.encrypt(user_password=user_password, owner_password="the-owner", algorithm=algorithm)
     out = io.BytesIO()
@@ -89,6 +90,8 @@ def encrypted(data: bytes, user_password: str, algorithm: str) -> bytes:
 
 
 def docx_bytes(text: str) -> bytes:
+    import docx
+
     document = docx.Document()
     document.add_paragraph(text)
     out = io.BytesIO()
@@ -96,9 +99,16 @@ def docx_bytes(text: str) -> bytes:
     return out.getvalue()
 
 
+@functools.cache
 def contract_docx() -> bytes:
     """A contract whose header, footer, footnote and text box each say something the body does
     not; the text box as Word writes it, a drawing with a fallback picture that repeats it."""
+    import docx
+    from docx.opc.constants import CONTENT_TYPE as CT, RELATIONSHIP_TYPE as RT
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+    from docx.oxml import parse_xml
+
     document = docx.Document()
     section = document.sections[0]
     section.header.paragraphs[0].text = "Contract No. KX-4471-B"
@@ -137,7 +147,7 @@ def typeset_file(suffix: str, text: str) -> bytes:
         return f"<html><body><h1>Offices</h1><p>{text}</p></body></html>".encode("utf-8")
     if suffix == ".docx":
         return docx_bytes(text)
-    return pdf_bytes([text])
+    return pdf_bytes(text)
 
 
 class KnownSpans:
@@ -297,13 +307,13 @@ def test_index_names_what_it_did_not_read(tmp_path, hashing_embedder):
 
 @pytest.mark.parametrize("algorithm", ["RC4-128", "AES-128", "AES-256"])
 def test_a_pdf_encrypted_with_an_empty_password_is_read(algorithm):
-    plain = pdf_bytes([STATEMENT])
+    plain = pdf_bytes(STATEMENT)
     assert extract_text(encrypted(plain, "", algorithm), ".pdf").text == extract_text(plain, ".pdf").text
 
 
 def test_a_locked_pdf_is_named_password_protected(tmp_path, hashing_embedder):
-    (tmp_path / "statement.pdf").write_bytes(encrypted(pdf_bytes([STATEMENT]), "", "AES-256"))
-    (tmp_path / "locked.pdf").write_bytes(encrypted(pdf_bytes([STATEMENT]), "s3cret", "AES-256"))
+    (tmp_path / "statement.pdf").write_bytes(encrypted(pdf_bytes(STATEMENT), "", "AES-256"))
+    (tmp_path / "locked.pdf").write_bytes(encrypted(pdf_bytes(STATEMENT), "s3cret", "AES-256"))
     report = build_index([tmp_path], tmp_path / ".index", hashing_embedder, progress=False)
     assert report.added == ["statement.pdf"] and report.skipped == [("locked.pdf", LOCKED)]
     assert LOCKED.startswith("password-protected PDF")
@@ -367,7 +377,7 @@ def test_a_utf16_citation_says_its_encoding(tmp_path, hashing_embedder):
 # 7. PDF lines --------------------------------------------------------------------------------
 
 def test_pdf_sentences_run_across_wrapped_and_hyphenated_lines():
-    extracted = extract_text(pdf_bytes([TRAVEL], width=70), ".pdf")
+    extracted = extract_text(pdf_bytes(TRAVEL, width=70), ".pdf")
     assert "reimburse-\nment" in extracted.text  # the text layer's hyphen and line break stay
     first = extracted.text[slice(*sentences(extracted.text)[0])]
     assert " ".join(as_read(first).split()) == TRAVEL.replace("-\n", "")  # justified: spaces widened
@@ -375,7 +385,7 @@ def test_pdf_sentences_run_across_wrapped_and_hyphenated_lines():
 
 def test_a_pdf_title_is_its_metadata_or_its_heading_never_a_fragment():
     def title(**kwargs):
-        return make_document("travel.pdf", extract_text(pdf_bytes([TRAVEL], width=70, **kwargs), ".pdf")).title
+        return make_document("travel.pdf", extract_text(pdf_bytes(TRAVEL, width=70, **kwargs), ".pdf")).title
 
     assert title(title="Travel expenses policy", heading="Travel") == "Travel expenses policy"
     assert title(heading="Travel expenses") == "Travel expenses"
@@ -384,7 +394,7 @@ def test_a_pdf_title_is_its_metadata_or_its_heading_never_a_fragment():
 
 
 def test_pdf_evidence_is_the_sentence_as_read(tmp_path, hashing_embedder):
-    (tmp_path / "travel.pdf").write_bytes(pdf_bytes([TRAVEL], width=70, heading="Travel expenses"))
+    (tmp_path / "travel.pdf").write_bytes(pdf_bytes(TRAVEL, width=70, heading="Travel expenses"))
     question = "Up to how much are travel costs reimbursed per trip?"
     assistant = assistant_over(tmp_path, hashing_embedder, {question: "450 euros"})
     answer = assistant.ask(question)
@@ -401,12 +411,12 @@ def people(tmp_path_factory, embedder, reader):
     """Every kind above in one folder, indexed with the real model and read by the shipped reader."""
     root = tmp_path_factory.mktemp("people")
     docs = linked_folder(root)
-    (docs / "typeset.pdf").write_bytes(pdf_bytes([TYPESET_PDF]))
+    (docs / "typeset.pdf").write_bytes(pdf_bytes(TYPESET_PDF))
     (docs / "pricing.html").write_text(PRICING, encoding="utf-8")
-    (docs / "statement.pdf").write_bytes(encrypted(pdf_bytes([STATEMENT]), "", "AES-256"))
+    (docs / "statement.pdf").write_bytes(encrypted(pdf_bytes(STATEMENT), "", "AES-256"))
     (docs / "contract.docx").write_bytes(contract_docx())
     (docs / "archive.txt").write_bytes(b"\xff\xfe" + UTF16_NOTE.encode("utf-16-le"))
-    (docs / "travel.pdf").write_bytes(pdf_bytes([TRAVEL], width=70, heading="Travel expenses"))
+    (docs / "travel.pdf").write_bytes(pdf_bytes(TRAVEL, width=70, heading="Travel expenses"))
     report = build_index([docs], root / "index", embedder, progress=False)
     assert len(report.added) == 8
     return docs, Assistant(Retriever(FolderStore.open(root / "index"), embedder), reader)

@@ -6,9 +6,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import docx
 import pytest
-from fpdf import FPDF
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from scoqa.analysis import search_text
@@ -39,6 +37,8 @@ PDF_PAGES = ("The first page is about the harbour.", "The harbour master is Kari
 
 
 def pdf_bytes(pages) -> bytes:
+    from fpdf import FPDF  # imported when first used, not when tests are collected
+
     pdf = FPDF()
     pdf.set_font("Helvetica", size=12)
     for text in pages:
@@ -51,6 +51,8 @@ def pdf_bytes(pages) -> bytes:
 
 
 def docx_bytes() -> bytes:
+    import docx
+
     document = docx.Document()
     document.add_heading("Garden club", 1)
     document.add_paragraph("The club meets every Sunday in the old orchard.")

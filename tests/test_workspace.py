@@ -24,7 +24,7 @@ from scoqa.index.watch import WatchSettings
 from scoqa.records import Document
 from scoqa.retrieve import Retriever
 
-FAST = WatchSettings(quiet_ms=400, max_wait_ms=5000, settle_s=0.3, retry_ms=300)
+FAST = WatchSettings(quiet_ms=250, max_wait_ms=5000, settle_s=0.15, retry_ms=150)
 DEADLINE = 60  # seconds a watched change may take to show, on a busy machine
 
 
@@ -144,8 +144,7 @@ def test_the_watcher_indexes_added_changed_and_removed_files(assistant, corpus_c
         lambda index, embedder: (report := change(index, embedder), report.committed and committed.append(report))[0]))
     workspace = Workspace.of(assistant, watch=True, watch_settings=FAST)
     try:
-        wait_for(lambda: workspace.watcher, "the watcher started")
-        time.sleep(0.5)  # inotify watches are set up when the watcher's first wait begins
+        wait_for(lambda: workspace.watcher and workspace.watcher.watching.is_set(), "the watcher watching")
         first = sorted(p for p in corpus_copy.glob("00*.txt"))[0]
         (corpus_copy / "sub").mkdir()
         (corpus_copy / "sub" / "oslo.md").write_text("The delegation from Oslo was led by Ingrid Moe.\n", encoding="utf-8")

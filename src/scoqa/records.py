@@ -1,5 +1,10 @@
-"""The plain records that flow one way through scoqa: Document -> Chunk -> Hit -> Span (and on
-to the Answer and its Citations, `scoqa.answer.assistant`).
+"""The plain records that flow one way through scoqa: Document -> Chunk -> Hit -> Span ->
+AnswerSpan (and on to the Answer and its Citations, `scoqa.answer.assistant`).
+
+A reader reads a list of texts and names the one a `Span` stands in by its place in that
+list; from there on an answer candidate is an `AnswerSpan`, which holds the retrieved passage
+itself and its offsets into that passage's document, so no list is consulted on the way to a
+citation.
 
 Offsets always count Unicode code points (Python string indices, not bytes or UTF-16 units)
 and point into `Document.text`, which for .txt and .md files is the file's own decoded text
@@ -90,8 +95,9 @@ class Hit:
 
 @dataclass(frozen=True)
 class Span:
-    """One answer: ``passages[passage_index][start:end] == text``, offsets in code points of the
-    passage the reader was given.
+    """One answer as a reader found it: ``passages[passage_index][start:end] == text``, where
+    `passages` is the list of texts the reader was given (`passage_index` its place there, as
+    the re-ranker also reads it), offsets in code points of that text.
 
     ``confidence`` is a probability that the span answers the question (the reader's calibrated
     one, or the re-ranker's). ``features`` are the reader's scores of the span
@@ -108,3 +114,27 @@ class Span:
     confidence: float
     features: tuple[float, ...] = ()
     state: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class AnswerSpan:
+    """An answer candidate where it stands: `hit` is the retrieved passage it was read from,
+    and ``hit.chunk.document.text[start:end] == text``, offsets in code points of the document,
+    inside the chunk. ``confidence`` as in `Span`. What the Assistant picks, widens to a list,
+    splits into parts and cites."""
+
+    hit: Hit
+    start: int
+    end: int
+    text: str
+    confidence: float
+
+    @classmethod
+    def in_chunk(cls, hit: Hit, start: int, end: int, confidence: float) -> AnswerSpan:
+        """The span ``hit.chunk.text[start:end]`` (offsets into the chunk's own text)."""
+        chunk = hit.chunk
+        return cls(hit, chunk.start + start, chunk.start + end, chunk.text[start:end], confidence)
+
+    @property
+    def chunk(self) -> Chunk:
+        return self.hit.chunk

@@ -234,7 +234,7 @@ def reading_view(text: str) -> ReadingView:
     zero-width character, word joiner or byte order mark as nothing, and a word hyphenated
     across a line break as one word; accents, case, punctuation, spaces (no-break ones too),
     superscripts and line breaks stay as they are."""
-    if text.isascii() and "-\n" not in text:
+    if _read_as_it_is(text):
         return ReadingView(text)
     out: list[str] = []
     origin: list[int] = []
@@ -250,6 +250,17 @@ def reading_view(text: str) -> ReadingView:
         i += 1
     view = "".join(out)
     return ReadingView(text) if view == text else ReadingView(view, (*origin, n))
+
+
+_HYPHEN_LINE_ENDS = tuple(f"{hyphen}\n" for hyphen in LINE_END_HYPHENS)
+
+
+def _read_as_it_is(text: str) -> bool:
+    """Whether a reader reads the text as it is: no hyphen stands before a line break, and no
+    character reads as another (`_as_read_char`). Looks at each distinct character once."""
+    if any(end in text for end in _HYPHEN_LINE_ENDS):
+        return False
+    return text.isascii() or all(char.isascii() or _as_read_char(char) == char for char in set(text))
 
 
 def as_read(text: str) -> str:

@@ -16,7 +16,7 @@ from ..index.protocol import ChunkStore
 from ..index.registry import open_store
 from ..index.uploads import UploadReport, add_uploads
 from ..ingest.chunk import passage
-from ..records import Chunk, Document, Hit, Location, Span
+from ..records import AnswerSpan, Document, Hit, Location, Span
 from ..retrieve.embed import Embedder
 from ..retrieve.fusion import mode_named
 from ..retrieve.retriever import Retriever
@@ -197,7 +197,7 @@ class Assistant:
                                            self.retriever.settings)
             return result
 
-    def _read(self, asked: QuestionPlan, hits: list[Hit]) -> list[Span]:
+    def _read(self, asked: QuestionPlan, hits: list[Hit]) -> list[AnswerSpan]:
         """Read the passages and re-rank the candidates: the best-ranked passages first, and the
         rest only when no candidate of theirs is worth answering with (most answers stand in the
         first passages, and reading is nearly all of the time an answer takes: measured on the
@@ -207,9 +207,9 @@ class Assistant:
         `rerank.DEPTH` most confident of the rest.
 
         A chunk is read as a reader reads it, after its section's label (`ingest.chunk.passage`),
-        and only spans of the chunk's own text are kept, with the offsets and text of the original."""
-        chunks = [h.chunk for h in hits]
-        views = [passage(c) for c in chunks]
+        and only spans of the chunk's own text are kept, each placed in its passage: the Hit,
+        and the offsets and text of the original document."""
+        views = [passage(h.chunk) for h in hits]
         passages = [v.text for v in views]
         scores = [h.score for h in hits]
         first = len(passages) if asked.listing else min(len(passages), self.settings.first_read)
@@ -223,11 +223,10 @@ class Assistant:
             read.sort(key=lambda s: (-s.confidence, s.passage_index, s.start, s.end))
             spans = self.reranker.rerank(asked.question, read[:DEPTH], passages, scores)
         kept = []
-        for span in spans:
+        for span in spans:  # the reader's and re-ranker's places in the list end here
             found = views[span.passage_index].chunk_span(span.start, span.end)
             if found is not None:
-                text = chunks[span.passage_index].text[slice(*found)]
-                kept.append(replace(span, start=found[0], end=found[1], text=text))
+                kept.append(AnswerSpan.in_chunk(hits[span.passage_index], *found, span.confidence))
         return kept
 
     def ask(self, question: str, history: Sequence[str] = (), k: int | None = None,
@@ -257,29 +256,28 @@ class Assistant:
             spans = self._read(asked, hits)
         if not spans:
             return Answer(question, None, 0.0, None, (), related=tuple(hits), hits=tuple(hits))
-        chosen = self._pick(asked, spans, hits)
+        chosen = self._pick(asked, spans)
         best = chosen[0]
-        guess = _span_citation(hits[best.passage_index].chunk, best)
+        guess = _span_citation(best)
         if best.confidence < self.threshold:
             if best.confidence < self.unsure_threshold:
                 return Answer(question, None, best.confidence, None, (), related=tuple(hits), guess=guess,
                               hits=tuple(hits), status=NOT_FOUND_STATUS)
-            evidence = _evidence(hits[best.passage_index].chunk, best)
+            evidence = _evidence(best)
             return Answer(question, None, best.confidence, as_read(evidence.quote), (evidence,), guess=guess,
                           hits=tuple(hits), status=UNSURE)
         citations = []
         for span in chosen + spans:
             if span in chosen or any(_same_answer(span.text, c.text) for c in chosen):
-                hit = hits[span.passage_index]
-                evidence = _evidence(hit.chunk, span)
+                evidence = _evidence(span)
                 citations.append(evidence)
-                citations += [c for place in hit.also_in if (c := _copy(retriever.index, place, evidence))]
+                citations += [c for place in span.hit.also_in if (c := _copy(retriever.index, place, evidence))]
         unique = tuple({(c.source, c.start, c.end): c for c in citations}.values())
         parts: dict[str, Citation] = {}
         if asked.listing or asked.who_did:
             for span in chosen:
                 for item in item_spans(span):
-                    parts.setdefault(" ".join(item.text.lower().split()), _span_citation(hits[span.passage_index].chunk, item))
+                    parts.setdefault(" ".join(item.text.lower().split()), _span_citation(item))
         if asked.statement:
             text = unique[0].quote
         elif len(chosen) == 1 and len(parts) == 2 and asked.who_did:
@@ -298,7 +296,7 @@ class Assistant:
             self._glossary = made
         return made[1]
 
-    def _pick(self, asked: QuestionPlan, spans: list[Span], hits: list[Hit]) -> list[Span]:
+    def _pick(self, asked: QuestionPlan, spans: list[AnswerSpan]) -> list[AnswerSpan]:
         """The span(s) to answer with: the most confident one, widened to the enumeration or
         the pair it belongs to where the question asks for several; for a list, every other
         part nearly as confident and of the same shape (`lists.same_shape`), once each: when
@@ -306,14 +304,14 @@ class Assistant:
         found elsewhere ("Moscow" of "the Moscow Declaration") is no member of it."""
         best = spans[0]
         if asked.who_did:
-            return [widen_to_enumeration(hits[best.passage_index].chunk.text, best, min_items=2, item_words=MAX_ITEM_WORDS)]
+            return [_widened(best, min_items=2, item_words=MAX_ITEM_WORDS)]
         if not asked.listing:
             return [best]
-        chosen: list[Span] = []
+        chosen: list[AnswerSpan] = []
         for span in spans:
             if span.confidence < max(self.threshold, best.confidence - self.settings.list_margin):
                 break
-            span = widen_to_enumeration(hits[span.passage_index].chunk.text, span)
+            span = _widened(span)
             if chosen and not same_shape(span, chosen[0]):
                 continue
             if not any(_same_answer(span.text, c.text) or _overlap(span, c) for c in chosen):
@@ -321,7 +319,7 @@ class Assistant:
         return chosen or [best]
 
 
-def _spelt_out(abbreviation: str, retrieved: list[Hit], k: int) -> tuple[list[Hit], list[Span]] | None:
+def _spelt_out(abbreviation: str, retrieved: list[Hit], k: int) -> tuple[list[Hit], list[AnswerSpan]] | None:
     """Where a retrieved passage spells the abbreviation out: that passage first, and the
     expansion as the one span, as sure as its rule has proved (`abbreviations.CONFIDENCE`).
     Passages are searched as a reader reads them (`text.reading_view`: "ﬂeet" begins with an f)."""
@@ -332,20 +330,25 @@ def _spelt_out(abbreviation: str, retrieved: list[Hit], k: int) -> tuple[list[Hi
     index, expansion = found
     start, end = views[index].original(expansion.start, expansion.end)
     hits = [retrieved[index]] + [h for i, h in enumerate(retrieved) if i != index][: k - 1]
-    return hits, [Span(0, start, end, retrieved[index].chunk.text[start:end], CONFIDENCE[expansion.rule])]
+    return hits, [AnswerSpan.in_chunk(retrieved[index], start, end, CONFIDENCE[expansion.rule])]
 
 
-def _overlap(a: Span, b: Span) -> bool:
-    return a.passage_index == b.passage_index and a.start < b.end and b.start < a.end
+def _widened(span: AnswerSpan, **rules) -> AnswerSpan:
+    """`lists.widen_to_enumeration` within the span's passage."""
+    return widen_to_enumeration(span.chunk.text, span, at=span.chunk.start, **rules)
 
 
-def _span_citation(chunk: Chunk, span: Span) -> Citation:
-    return _cite(chunk.document, chunk.start + span.start, chunk.start + span.end)
+def _overlap(a: AnswerSpan, b: AnswerSpan) -> bool:
+    return a.chunk == b.chunk and a.start < b.end and b.start < a.end
 
 
-def _evidence(chunk: Chunk, span: Span) -> Citation:
-    """The sentences of the chunk that hold the span."""
-    a, b = chunk.start + span.start, chunk.start + span.end
+def _span_citation(span: AnswerSpan) -> Citation:
+    return _cite(span.chunk.document, span.start, span.end)
+
+
+def _evidence(span: AnswerSpan) -> Citation:
+    """The sentences of the span's passage that hold it."""
+    chunk, a, b = span.chunk, span.start, span.end
     parts = [(s, e) for s, e in sentences(chunk.document.text, chunk.start, chunk.end) if s < b and a < e]
     start, end = (parts[0][0], parts[-1][1]) if parts else (a, b)
     return _cite(chunk.document, start, end)

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import TypeVar
 
-from ..records import Span
+from ..records import AnswerSpan, Span
 from ..text import LIST_SEPARATOR
+
+# The rules read a span's offsets and text, and give back a span of the same kind.
+S = TypeVar("S", Span, AnswerSpan)
 
 _SEPARATOR_AT_END = re.compile(rf"(?:{LIST_SEPARATOR.pattern})$")
 _ITEM_WORD = r"[^\W_][\w'’-]*"
@@ -28,8 +32,10 @@ def _kind(char: str) -> str:
     return "upper" if char.isupper() else "lower" if char.islower() else "digit" if char.isdigit() else "other"
 
 
-def widen_to_enumeration(text: str, span: Span, min_items: int = 3, item_words: int | None = None) -> Span:
-    """The whole enumeration `span` is one item of, in `text` (the passage it was read from).
+def widen_to_enumeration(text: str, span: S, min_items: int = 3, item_words: int | None = None, at: int = 0) -> S:
+    """The whole enumeration `span` is one item of, in `text` (the passage it was read from,
+    which begins at offset `at` of the span's offsets: the chunk's start, for a span whose
+    offsets are into its document).
 
     Items are short runs of words (at most `item_words`; by default one more than the span's
     longest part) that begin like the span does (capital, lower case, digit), each perhaps
@@ -39,7 +45,7 @@ def widen_to_enumeration(text: str, span: Span, min_items: int = 3, item_words: 
     kind = _kind(span.text[:1])
     width = item_words or max(len(part.split()) for part in LIST_SEPARATOR.split(span.text)) + 1
     item = re.compile(rf"{_ITEM_WORD}(?: {_ITEM_WORD}){{0,{width - 1}}}?(?=,|\s+and\s|\s*[.;:!?()\n]|\s*$)")
-    start, end = span.start, span.end
+    start, end = span.start - at, span.end - at
     # "A, B and C" ends at C: an item joined by "and" is the last.
     inside = _separators(text, start, end)
     joined = _SEPARATOR_AT_END.search(text, max(0, start - _LOOK_BACK), start)
@@ -65,10 +71,10 @@ def widen_to_enumeration(text: str, span: Span, min_items: int = 3, item_words: 
             break
     if len(_separators(text, start, end)) < min_items - 1:
         return span
-    return replace(span, start=start, end=end, text=text[start:end])
+    return replace(span, start=start + at, end=end + at, text=text[start:end])
 
 
-def item_spans(span: Span) -> list[Span]:
+def item_spans(span: S) -> list[S]:
     """The items of an enumeration ("India, China and Russia"), each a span of its own without
     its aside; the span whole when it is not one."""
     items, at = [], 0
@@ -83,7 +89,7 @@ def item_spans(span: Span) -> list[Span]:
     return [replace(span, start=span.start + a, end=span.start + b, text=span.text[a:b]) for a, b in items]
 
 
-def same_shape(a: Span, b: Span) -> bool:
+def same_shape(a: S, b: S) -> bool:
     """Two answers that can be parts of one list: both enumerations or neither, beginning alike
     ("India, China ..." and "four Observer States and six ..." are not)."""
     return (len(item_spans(a)) > 1) == (len(item_spans(b)) > 1) and _kind(a.text[:1]) == _kind(b.text[:1])

@@ -58,7 +58,9 @@ class Reads(Protocol):
         (code points), none overlapping a more confident one of the same passage. Spans below
         `threshold` (None: `no_answer_threshold`; 0 keeps every guess) are left out, so an empty
         list means "no answer". Neither whitespace nor a paragraph break begins, ends or runs
-        through a span, and no span cuts a word. Must be safe to call from several threads."""
+        through a span, and no span cuts a word. Must be safe to call from several threads.
+        A span names its passage by its place in `passages`; the Assistant places each one in
+        the passage itself (`records.AnswerSpan`) once it is read and re-ranked."""
         ...
 
 

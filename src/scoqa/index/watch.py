@@ -42,7 +42,8 @@ class FolderWatcher:
     changes, and again while files are still settling; `on_build` gets each build's report.
     `ignore` names folders whose changes do not count (the index itself, if it lies inside).
     A failed rebuild (another process writing the index, say) is said once on stderr and
-    tried again at the next retry."""
+    tried again at the next retry. `watching` is set once the watches are in place (when the
+    first wait ends): every change from then on is seen."""
 
     def __init__(self, paths: Sequence[Path], rebuild: Callable[[float], BuildReport],
                  on_build: Callable[[BuildReport], None] = lambda report: None, ignore: Sequence[Path] = (),
@@ -54,6 +55,7 @@ class FolderWatcher:
         self.on_build = on_build
         self.settings = settings
         self.builds = 0  # rebuilds that changed the index
+        self.watching = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="scoqa-watch", daemon=True)
 
@@ -93,6 +95,7 @@ class FolderWatcher:
                 for changes in watch(*self.paths, watch_filter=lambda change, path: self.counts(path),
                                      debounce=s.max_wait_ms, step=s.quiet_ms, rust_timeout=s.retry_ms,
                                      yield_on_timeout=True, stop_event=self._stop, raise_interrupt=False):
+                    self.watching.set()
                     due = due or bool(changes)
                     if not due or self._stop.is_set():
                         continue

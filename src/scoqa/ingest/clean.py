@@ -18,7 +18,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_right
+from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 from typing import Sequence
 
@@ -119,21 +121,31 @@ def _furniture(line: str, words: list[str], script: str) -> bool:
         return True
     if (len(words) <= 12 and _WIDGET.match(line)) or (len(words) <= 60 and _COOKIE_NOTICE.search(line)):
         return True
-    letters = [c for c in line if c.isalpha()]
-    return bool(letters) and sum(_script(c) == script for c in letters) < 0.8 * len(letters)
+    letters = _letters_by_script(line)
+    total = sum(letters.values())
+    return bool(total) and letters.get(script, 0) < 0.8 * total
 
 
+@lru_cache(maxsize=4096)
 def _script(char: str) -> str:
+    """The script a letter is written in, the first word of its Unicode name ("LATIN", "CYRILLIC")."""
     name = unicodedata.name(char, "")
     return name.split(" ", 1)[0] if name else "UNKNOWN"
 
 
-def _main_script(text: str) -> str:
+def _letters_by_script(text: str) -> dict[str, int]:
+    """How many of the text's letters each script has, the scripts in the order first met."""
     counts: dict[str, int] = {}
-    for char in text:
+    for char, n in Counter(text).items():  # each character once, in the order first met
         if char.isalpha():
             script = _script(char)
-            counts[script] = counts.get(script, 0) + 1
+            counts[script] = counts.get(script, 0) + n
+    return counts
+
+
+def _main_script(text: str) -> str:
+    """The script most of the text's letters are written in (ties: the one met first)."""
+    counts = _letters_by_script(text)
     return max(counts, key=counts.get) if counts else "LATIN"
 
 
