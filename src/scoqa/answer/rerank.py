@@ -11,7 +11,9 @@ candidate answers the question. The Assistant decides on that probability in thr
 
 The shipped model is trained by ``scripts/train_reranker.py`` on the reader's candidates for
 SQuAD questions asked open book (``scripts/collect_rerank_cases.py``); its ``reranker.json``
-names the design, its inputs, its thresholds and the figures they were chosen on.
+names the design, its inputs, its thresholds and the figures they were chosen on. One input
+can be the logit of a span-marked cross-encoder (``scoqa.answer.cross_encoder``, ReConsider's
+second reading of each candidate); the shipped design reads it with the reader's own scores.
 """
 from __future__ import annotations
 
@@ -54,6 +56,12 @@ _YEAR_OR_MONTH = re.compile(r"\b(?:1\d{3}|20\d{2})s?\b|\b(?:jan|feb|mar|apr|may|
 _NUMBER_WORD = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
                           r"forty|fifty|hundred|thousand|million|billion|dozen|half|percent)\b", re.IGNORECASE)
 
+# The span-marked cross-encoder's logit (``scoqa.answer.cross_encoder``): the one input that
+# costs a forward pass of its own, so it is computed only for a design that reads it.
+CROSS_ENCODER = "cross_encoder"
+# The logit given to a candidate the cross-encoder does not read (beyond the settings'
+# ``cross_depth``): the least it gave any of the 23,900 re-ranker cases' candidates (-7.38).
+CROSS_FLOOR = -7.4
 # One input each, in this order: the reader's span scores (``scoqa.read.FEATURES``), where the
 # span stands among the candidates and its passage among the retrieved ones, how much of the
 # candidates' evidence names the same answer, the answer's form, the question's kind, and
@@ -66,14 +74,8 @@ FEATURES = (
     "distance_to_question_words",
     *(f"asks_{kind}" for kind in QUESTION_KINDS),
     "who_and_name", "when_and_time", "where_and_name", "how_many_and_number",
-    "cross_encoder",
+    CROSS_ENCODER,
 )
-# The span-marked cross-encoder's logit (``scoqa.answer.cross_encoder``): the one input that
-# costs a forward pass of its own, so it is computed only for a design that reads it.
-CROSS_ENCODER = "cross_encoder"
-# The logit given to a candidate the cross-encoder does not read (beyond the settings'
-# ``cross_depth``): the least it gave any of the 23,900 re-ranker cases' candidates (-7.38).
-CROSS_FLOOR = -7.4
 # The reader's candidates a re-ranker weighs: its most confident non-overlapping spans over the
 # passages read (with ten, the right answer was among them for 93% of the gold questions; it
 # was among the first three for 91%).
