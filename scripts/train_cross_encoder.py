@@ -243,9 +243,9 @@ def train(args: argparse.Namespace) -> None:
 
 
 def score(args: argparse.Namespace) -> None:
-    encoder = CrossEncoder.load(args.model, base=args.base)
-    encoder.model.to(args.device)
-    encoder._bf16 = encoder._bf16 or args.device == "cuda"
+    loaded = CrossEncoder.load(args.model, base=args.base)
+    encoder = CrossEncoder(loaded.model.to(args.device), loaded.tokenizer,
+                           bf16=args.device == "cuda" or loaded.bf16)
     cases = read_cases([args.cases])
     t0 = time.perf_counter()
     logits = np.concatenate([s for s in score_cases(encoder, cases)] or [np.zeros(0)])

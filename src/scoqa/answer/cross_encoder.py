@@ -71,6 +71,7 @@ def sequence_classifier(base: Path, reader_folder: Path) -> tuple[torch.nn.Modul
 
 class CrossEncoder:
     """Scores (question, marked context) pairs; a higher logit means more likely the answer.
+    ``bf16``: compute under bf16 autocast (where the CPU has it, as the reader does).
 
     Safe to share between threads (the tokenizer is guarded by a lock; the model runs under
     ``torch.inference_mode``).
@@ -79,7 +80,7 @@ class CrossEncoder:
     def __init__(self, model: torch.nn.Module, tokenizer: Any, bf16: bool) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
-        self._bf16 = bf16
+        self.bf16 = bf16
         self._lock = threading.Lock()
 
     @classmethod
@@ -114,7 +115,7 @@ class CrossEncoder:
                 enc = self.tokenizer([question] * len(chunk), chunk, truncation="only_second",
                                      max_length=MAX_LENGTH, padding=True, return_tensors="pt")
             inputs = {n: enc[n].to(device) for n in self.tokenizer.model_input_names if n in enc}
-            with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=self._bf16):
+            with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.bf16):
                 logits = self.model(**inputs).logits
             out.append(logits.float().reshape(-1).cpu().numpy())
         return np.concatenate(out)
