@@ -44,7 +44,7 @@ from train_reader import best_f1, distractors_of, load_split  # noqa: E402
 
 from scoqa.answer.cross_encoder import MAX_LENGTH, CrossEncoder, marked_context, sequence_classifier  # noqa: E402
 from scoqa.answer.reader import MODEL_DIR as READER_DIR  # noqa: E402
-from scoqa.answer.reader import Reader, ReaderSettings, SETTINGS_FILE  # noqa: E402
+from scoqa.answer.reader import SETTINGS_FILE, Reader, ReaderSettings, merged_reader  # noqa: E402
 
 RIGHT_F1 = 0.5  # ReConsider's label: a candidate is right when its F1 with a gold answer is >= 0.5
 
@@ -80,15 +80,9 @@ def export(args: argparse.Namespace) -> None:
 
 
 def load_reader(base: Path | None, device: str) -> Reader:
-    if base is None:
-        return Reader.load()
-    import torch
-    from peft import PeftModel
-    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
-
-    model = AutoModelForQuestionAnswering.from_pretrained(base, dtype=torch.float32)
-    model = PeftModel.from_pretrained(model, READER_DIR).merge_and_unload().to(device)
-    return Reader(model, AutoTokenizer.from_pretrained(base), ReaderSettings.from_json(READER_DIR / SETTINGS_FILE))
+    """The shipped reader over `base` (default: the packaged base), on `device`."""
+    model, tokenizer = merged_reader(READER_DIR, base)
+    return Reader(model.to(device), tokenizer, ReaderSettings.from_json(READER_DIR / SETTINGS_FILE))
 
 
 def collect(args: argparse.Namespace) -> None:

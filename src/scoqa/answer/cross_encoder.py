@@ -51,22 +51,20 @@ def marked_context(passage: str, start: int, end: int, neighbours: int = NEIGHBO
 def sequence_classifier(base: Path, reader_folder: Path) -> tuple[torch.nn.Module, Any]:
     """A one-logit classifier whose encoder is the reader's (``base`` with the adapters of
     ``reader_folder`` merged) and whose head is new; and the base's tokenizer."""
-    import torch
-    from peft import PeftModel
-    from transformers import AutoConfig, AutoModelForQuestionAnswering, AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForSequenceClassification
     from transformers.utils import logging as hf_logging
+
+    from .reader import merged_reader
 
     hf_logging.set_verbosity_error()  # the base's load report names the span head it lacks; this adds one
     hf_logging.disable_progress_bar()
-    reader = AutoModelForQuestionAnswering.from_pretrained(base, dtype=torch.float32)
-    reader = PeftModel.from_pretrained(reader, reader_folder).merge_and_unload()
-    config = AutoConfig.from_pretrained(base, num_labels=1)
-    model = AutoModelForSequenceClassification.from_config(config)
+    reader, tokenizer = merged_reader(reader_folder, base)
+    model = AutoModelForSequenceClassification.from_config(AutoConfig.from_pretrained(base, num_labels=1))
     encoder = model.base_model_prefix
     missing = getattr(model, encoder).load_state_dict(getattr(reader, encoder).state_dict(), strict=False)
     if missing.unexpected_keys or any("pooler" not in k for k in missing.missing_keys):
         raise ModelUnavailable(f"the reader's encoder does not fit the classifier: {missing}")
-    return model, AutoTokenizer.from_pretrained(base)
+    return model, tokenizer
 
 
 class CrossEncoder:
@@ -95,11 +93,11 @@ class CrossEncoder:
         from peft import PeftModel
 
         from ..packaged import mpnet_folder
-        from .reader import MODEL_DIR as READER_DIR, _cpu_has_bf16
+        from .reader import MODEL_DIR as READER_DIR, cpu_has_bf16
 
         model, tokenizer = sequence_classifier(base or mpnet_folder(), READER_DIR)
         model = PeftModel.from_pretrained(model, folder).merge_and_unload()
-        return cls(model, tokenizer, _cpu_has_bf16())
+        return cls(model, tokenizer, cpu_has_bf16())
 
     def score(self, question: str, contexts: Sequence[str]) -> np.ndarray:
         """One logit per context, in their order (shape ``(len(contexts),)``)."""

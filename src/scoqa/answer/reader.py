@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Sequence
 import numpy as np
 
 from ..errors import ModelUnavailable
-from ..packaged import offline
+from ..packaged import MPNET, offline
 from ..records import Span
 from ..text import FUNCTION_WORDS, PARAGRAPH_BREAK, TOKEN, sentences, trim, whole_code
 
@@ -261,7 +261,7 @@ class Reader:
         self.settings = settings
         self._tokenizer_lock = threading.Lock()
         # bf16 matmuls where the CPU has them (the model was trained under bf16 autocast).
-        self._bf16 = settings.bf16 and _cpu_has_bf16()
+        self._bf16 = settings.bf16 and cpu_has_bf16()
 
     @property
     def no_answer_threshold(self) -> float:
@@ -292,7 +292,9 @@ class Reader:
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
         if (folder / ADAPTER_CONFIG).is_file():
-            model, tokenizer = _merged_adapters(folder, settings)
+            if settings.base != MPNET:
+                raise ModelUnavailable(f"{folder / SETTINGS_FILE}: unknown reader base {settings.base!r}")
+            model, tokenizer = merged_reader(folder)
         else:
             model = AutoModelForQuestionAnswering.from_pretrained(folder, dtype=torch.float32)
             tokenizer = AutoTokenizer.from_pretrained(folder)
@@ -394,24 +396,24 @@ class Reader:
         return (out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy(),
                 out.hidden_states[-1].float().cpu().numpy())
 
-def _cpu_has_bf16() -> bool:
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bf16 matrix products natively (oneDNN says so)."""
     import torch
 
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
-def _merged_adapters(folder: Path, settings: ReaderSettings) -> tuple[torch.nn.Module, Any]:
-    """The packaged base with the shipped adapters and span head merged into its weights, so
-    reading costs what the plain model costs."""
+def merged_reader(folder: Path = MODEL_DIR, base: Path | None = None) -> tuple[torch.nn.Module, Any]:
+    """The base (``base``, a folder of its files; default the packaged one) with the adapters
+    and span head of ``folder`` merged into its weights, so reading costs what the plain model
+    costs; and the base's tokenizer. fp32 weights, on the CPU."""
     import torch
     from peft import PeftModel
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-    from ..packaged import MPNET, mpnet_folder
+    from ..packaged import mpnet_folder
 
-    if settings.base != MPNET:
-        raise ModelUnavailable(f"{folder / SETTINGS_FILE}: unknown reader base {settings.base!r}")
-    base = mpnet_folder()
+    base = base or mpnet_folder()
     model = AutoModelForQuestionAnswering.from_pretrained(base, dtype=torch.float32)
     model = PeftModel.from_pretrained(model, folder).merge_and_unload()
     return model, AutoTokenizer.from_pretrained(base)
