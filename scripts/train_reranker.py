@@ -94,7 +94,7 @@ def load_cases(folder: Path, k: int, with_state: bool, cross: np.ndarray | None 
                 row += 1
                 logit = float(cross[position]) if cross is not None else 0.0
                 position += 1
-                if c["passage"] < reads and asked.fits(c["text"]):
+                if c["passage"] < reads and asked.admits(raw["passages"][c["passage"]]["text"], c["start"], c["end"]):
                     spans.append((Span(c["passage"], c["start"], c["end"], c["text"], c["confidence"],
                                        tuple(c["features"]), state), c["f1"] >= RIGHT_F1, logit))
             spans.sort(key=lambda t: (-t[0].confidence, t[0].passage_index, t[0].start, t[0].end))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scoqa.answer import Assistant, BadQuestion
-from scoqa.answer.lists import item_spans, same_shape, widen_to_enumeration
+from scoqa.answer.lists import item_spans, items_with_asides, off_the_named_item, same_shape, widen_to_enumeration
 from scoqa.records import Span
 from scoqa.retrieve import Retriever
 
@@ -170,3 +170,31 @@ def test_items_are_cut_without_their_asides_and_only_like_shaped_answers_join_a_
     assert same_shape(members, Span(1, 0, 21, "Brazil, Peru and Chile", 0.8))
     assert not same_shape(members, Span(1, 0, 45, "four Observer States and six Dialogue Partners", 0.8))
     assert not same_shape(members, Span(1, 0, 6, "Moscow", 0.8))
+
+
+MEMORANDA = ("the SCO signed memoranda of understanding with UNODC (14 June 2011, Astana, Kazakhstan), UNESCAP "
+             "(15 December 2015, Zhengzhou, China), UNESCO (10 June 2018, Qingdao, China), UN-OCHA and UNWTO "
+             "(14 June 2019, Bishkek, Kyrgyzstan).")
+
+
+def test_an_enumeration_with_asides_is_read_item_by_item():
+    (items,) = items_with_asides(MEMORANDA)
+    assert [MEMORANDA[a:b] for a, b in items] == [
+        "UNODC (14 June 2011, Astana, Kazakhstan)", "UNESCAP (15 December 2015, Zhengzhou, China)",
+        "UNESCO (10 June 2018, Qingdao, China)", "UN-OCHA and UNWTO (14 June 2019, Bishkek, Kyrgyzstan)"]
+    assert items_with_asides("The SCO (founded 2001) met the ICRC (Geneva) in Astana.") == []
+
+
+@pytest.mark.parametrize(("question", "answer", "off"), [
+    # the gold set's q49: only UNESCO's item says 2018 ("UN" is no word of "UN-OCHA")
+    ("Which UN agency signed a memorandum of understanding with the SCO in 2018?", "UNODC", True),
+    ("Which UN agency signed a memorandum of understanding with the SCO in 2018?", "UNESCO", False),
+    ("On what date did the SCO sign its memorandum with UNESCAP?", "14 June 2011", True),
+    ("On what date did the SCO sign its memorandum with UNESCAP?", "15 December 2015", False),
+    ("Where was the SCO's memorandum with UNESCO signed?", "Qingdao, China", False),
+    # a question that names no item, and a span across items (a list), keep every candidate
+    ("Which UN entities has the SCO signed memoranda of understanding with?", "UNODC", False),
+    ("Which UN bodies signed in 2018?", "UNODC (14 June 2011, Astana, Kazakhstan), UNESCAP", False)])
+def test_a_candidate_in_an_item_the_question_does_not_name_is_off(question, answer, off):
+    start = MEMORANDA.index(answer)
+    assert off_the_named_item(question, MEMORANDA, start, start + len(answer)) is off

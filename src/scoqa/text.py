@@ -28,6 +28,8 @@ FUNCTION_WORDS = frozenset(
     or our over she should so than that the their them then there these they this those to under
     until was we were what when where which while who whom whose why will with would you your""".split()
 )
+# Function words that do answer questions: a yes-no question's "no", a ranking's "most".
+_ANSWERING_FUNCTION_WORDS = frozenset("no not most more".split())
 # A line that ends like a sentence (or a clause, before a list): the final stop and closing quotes.
 ENDS_LIKE_A_SENTENCE = re.compile(r"[.!?…:;][\"'”’)\]]*$")
 # A blank line: no sentence, and no answer, runs across one.
@@ -100,6 +102,21 @@ def only_a_date(text: str) -> bool:
     """The text says when and nothing else: a full date, a month and year, or a year."""
     text = text.strip()
     return any(p.fullmatch(text) for p in (*DATE_PATTERNS, _YEAR_WITH_OR_WITHOUT_MONTH))
+
+
+def no_day_in_date(text: str) -> bool:
+    """The text says when to the year or the month and nothing else ("2017", "June 2017"): no
+    answer to a question that asks for the day."""
+    return bool(_YEAR_WITH_OR_WITHOUT_MONTH.fullmatch(text.strip()))
+
+
+def only_function_words(text: str) -> bool:
+    """Every word of the text is a function word ("the", "of them"), and none of them answers a
+    yes-no or a ranking question ("no", "not", "most", "more"): no answer to any question. Of the
+    20,589 SQuAD training and tuning gold answers, 23 are only function words, and 21 of those
+    are "no", "not" or "most"."""
+    words = TOKEN.findall(text.lower())
+    return bool(words) and all(w in FUNCTION_WORDS and w not in _ANSWERING_FUNCTION_WORDS for w in words)
 
 
 def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:

@@ -175,10 +175,11 @@ class Glossary:
         return cls({short: tuple(longs) for short, longs in found.items()}, frozenset(used))
 
     def forms_named_in(self, text: str) -> frozenset[str]:
-        """Every form, lower-cased, of each name `text` uses in any of its forms."""
+        """Every form, lower-cased, of each name `text` uses in any of its forms, its head
+        included ("the Red Cross" names the International Committee of the Red Cross, ICRC)."""
         out: set[str] = set()
         for short, longs in self.long_forms.items():
-            if any(_names(text, form) for form in (short, *longs)):
+            if any(_names(text, form) for form in (short, *longs)) or any(_names_by_head(text, form) for form in longs):
                 out.update(form.lower() for form in (short, *longs))
         return frozenset(out)
 
@@ -199,6 +200,18 @@ def _names(text: str, form: str) -> bool:
     if " " in form or form.islower():
         return re.search(rf"\b{re.escape(form)}\b", text, re.IGNORECASE) is not None
     return any(re.search(rf"\b{re.escape(f)}\b", text) for f in {form, form.upper()})
+
+
+def _names_by_head(text: str, long_form: str) -> bool:
+    """`text` holds, as written, the head of `long_form`: its last two or more capitalised
+    words after a lower-case one ("Red Cross" of "International Committee of the Red Cross"). A
+    name of capitalised words alone has no such head: "Cooperation Organisation" is no name."""
+    words = long_form.split()
+    cut = len(words)
+    while cut > 0 and words[cut - 1][:1].isupper():
+        cut -= 1
+    head = words[cut:]
+    return 0 < cut and len(head) >= 2 and re.search(rf"\b{re.escape(' '.join(head))}\b", text) is not None
 
 
 # "(ICRC)": a parenthesis that holds only an abbreviation, where documents define one.

@@ -203,7 +203,7 @@ class Assistant:
         first passages, and reading is nearly all of the time an answer takes: measured on the
         gold set with reader run 4, p50 242 against 336 ms, the same answers right). A list
         question reads everything. Spans that cannot answer the question
-        (`QuestionPlan.fits`) are dropped as they are read; the re-ranker weighs the reader's
+        (`QuestionPlan.admits`) are dropped as they are read; the re-ranker weighs the reader's
         `rerank.DEPTH` most confident of the rest.
 
         A chunk is read as a reader reads it, after its section's label (`ingest.chunk.passage`),
@@ -215,11 +215,12 @@ class Assistant:
         first = len(passages) if asked.listing else min(len(passages), self.settings.first_read)
         everything = len(passages) * DEPTH  # enough that DEPTH remain after `fits`
         read = [s for s in self.reader.read(asked.question, passages[:first], top_n=everything, threshold=0.0)
-                if asked.fits(s.text)]
+                if asked.admits(passages[s.passage_index], s.start, s.end)]
         spans = self.reranker.rerank(asked.question, read[:DEPTH], passages[:first], scores[:first])
         if first < len(passages) and (not spans or spans[0].confidence < self.threshold):
             rest = self.reader.read(asked.question, passages[first:], top_n=everything, threshold=0.0)
-            read += [replace(s, passage_index=s.passage_index + first) for s in rest if asked.fits(s.text)]
+            read += [replace(s, passage_index=s.passage_index + first) for s in rest
+                     if asked.admits(passages[first + s.passage_index], s.start, s.end)]
             read.sort(key=lambda s: (-s.confidence, s.passage_index, s.start, s.end))
             spans = self.reranker.rerank(asked.question, read[:DEPTH], passages, scores)
         kept = []

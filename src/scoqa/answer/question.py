@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ..records import Hit
-from ..text import FUNCTION_WORDS, LIST_SEPARATOR, TOKEN, only_a_count, only_a_date
+from ..text import (FUNCTION_WORDS, LIST_SEPARATOR, TOKEN, no_day_in_date, only_a_count, only_a_date,
+                    only_function_words)
 from .abbreviations import ABBREVIATION, Glossary
+from .lists import off_the_named_item
 
 # A year a question names: 1900-2099, the years documents report on; other four-digit numbers
 # in questions are as often quantities or names ("Route 2400").
@@ -58,6 +60,10 @@ _HOW_MANY = re.compile(r"\bhow\s+(?:many|much)\b|\bnumber\s+of\b", re.IGNORECASE
 # how many years a memorandum is valid). Of the 451 answerable such questions of the SQuAD
 # training and tuning articles, 3 have a gold answer that reads as a year ("2000" kilometres).
 _MEASURES = re.compile(r"\bhow\s+(?:many|much|long)\b", re.IGNORECASE)
+# "On what (exact) date ...", "what day ...": the answer names the day, and a year or a month alone
+# ("2017") is none. Each of the 8 such answerable questions of the SQuAD training and tuning
+# articles has a full date or a weekday for its gold answer.
+_DAY = re.compile(r"\bwhat\s+(?:exact\s+|precise\s+|specific\s+)?(?:date|day)\b", re.IGNORECASE)
 _ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
 # Where one part of an answer ends and the next begins: list separators and clause punctuation.
 _PART_BREAK = re.compile(rf"[;:()]|{LIST_SEPARATOR.pattern}")
@@ -86,6 +92,7 @@ class QuestionPlan:
     identifies: bool = False
     category: str | None = None
     measures: bool = False
+    day: bool = False
     names: frozenset[str] = frozenset()
 
     def depth(self, k: int) -> int:
@@ -97,15 +104,26 @@ class QuestionPlan:
         return 3 * k if self.years or self.expands else k
 
     def fits(self, answer: str) -> bool:
-        """Whether a span can answer the question at all: a place is not a date, nor is how
-        many or how long; "which" is not answered by how many, nor "which states..." by a
-        phrase that only names the category ("SCO Observer States", `names_only_the_category`);
-        and no answer is a name the question itself uses, in any of its forms ("the Shanghai
-        Cooperation Organisation" for a question about the SCO)."""
-        return not ((self.place or self.measures) and only_a_date(answer)
+        """Whether a span can answer the question at all: no answer is only function words
+        ("the"); a place is not a date, nor is how many or how long; a year is not the day;
+        "which" is not answered by how many, nor "which states..." by a phrase that only names
+        the category ("SCO Observer States", `names_only_the_category`);
+        and no answer is a name the question uses, or the earlier turns a follow-up leans on,
+        in any of its forms ("the Shanghai Cooperation Organisation" for a question about the
+        SCO; "the SCO" for "And who signed it on behalf of UNODC?" after a question about the
+        SCO's memorandum with UNODC)."""
+        return not (only_function_words(answer)
+                    or (self.place or self.measures) and only_a_date(answer)
+                    or self.day and no_day_in_date(answer)
                     or self.identifies and only_a_count(answer)
                     or self.category is not None and names_only_the_category(self.question, answer, self.category)
                     or _ARTICLE.sub("", answer.strip()).lower() in self.names)
+
+    def admits(self, passage: str, start: int, end: int) -> bool:
+        """Whether the span passage[start:end] (code points) can answer the question: it `fits`,
+        and stands where the question points, not in an item of an enumeration that the
+        question does not name while it names another (`lists.off_the_named_item`)."""
+        return self.fits(passage[start:end]) and not off_the_named_item(self.question, passage, start, end)
 
     def select(self, hits: list[Hit], k: int) -> list[Hit]:
         """The passages to read, in reading order: a list question reads twice as many (at
@@ -151,7 +169,8 @@ def plan(question: str, history: Sequence[str] = (), glossary: Glossary | None =
         identifies=bool((listing or _WHICH.search(question)) and not _HOW_MANY.search(question)),
         category=plural_head(question),
         measures=bool(_MEASURES.search(question)),
-        names=frozenset() if glossary is None else glossary.forms_named_in(question),
+        day=bool(_DAY.search(question)),
+        names=frozenset() if glossary is None else glossary.forms_named_in(search_query),
         expands=next((g for g in match.groups() if g), None) if (match := _EXPANDS.search(question)) else None,
     )
 
