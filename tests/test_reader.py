@@ -161,3 +161,19 @@ def test_a_settings_file_asking_for_what_this_reader_does_not_do_is_refused(tmp_
 def test_a_calibration_of_another_feature_set_is_refused_before_loading_anything():
     with pytest.raises(ModelUnavailable, match="recalibrate"):
         Reader.load(calibration=(0.2, 0.0, 1.4, -0.9, -0.2, -1.4))  # runs 4 and 5 had five features
+
+
+def test_a_retrained_reader_is_exported_anew_and_a_recalibrated_one_is_not(tmp_path, monkeypatch):
+    from scoqa.answer.exported import exported_path
+
+    monkeypatch.setenv("SCOQA_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "reader"
+    folder.mkdir()
+    (folder / "adapter_model.safetensors").write_bytes(b"weights")
+    (folder / "reader.json").write_text('{"no_answer_threshold": 0.5}')
+    first = exported_path(folder)
+    assert first.parent == tmp_path / "cache" / "reader-onnx" and first.suffix == ".onnx"
+    (folder / "reader.json").write_text('{"no_answer_threshold": 0.6}')
+    assert exported_path(folder) == first
+    (folder / "adapter_model.safetensors").write_bytes(b"retrained")
+    assert exported_path(folder) != first

@@ -114,3 +114,21 @@ def test_deterministic_and_thread_safe(reader: Reader) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda i: reader.read(*calls[i % 2]), range(8)))
     assert results == [expected[i % 2] for i in range(8)]
+
+
+def test_the_exported_reader_reads_as_torch_does(reader: Reader) -> None:
+    """The reader exported for ONNX Runtime (the default where it is installed) gives the spans
+    torch gives, in the same order, with the same confidence to the fourth decimal."""
+    from scoqa.answer.exported import ExportedNetwork
+
+    exported = Reader.load(runtime="onnx")
+    assert isinstance(exported.model, ExportedNetwork)
+    in_torch = Reader.load(runtime="torch", bf16=False)  # fp32, as the exported network reads
+    passages = [TOWER, FILLER * 6, PHOTOSYNTHESIS]  # the filler is read in two windows
+    for question in ("Who was the Eiffel Tower named after?", "Where does photosynthesis take place?",
+                     "When was the harbour board founded?"):
+        ours, theirs = (r.read(question, passages, top_n=10, threshold=0.0) for r in (exported, in_torch))
+        assert [(s.passage_index, s.start, s.end) for s in ours] == [(s.passage_index, s.start, s.end) for s in theirs]
+        assert [s.confidence for s in ours] == pytest.approx([s.confidence for s in theirs], abs=1e-4)
+    with pytest.raises(ValueError, match="runtime"):
+        Reader.load(runtime="tensorflow")

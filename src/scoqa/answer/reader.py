@@ -24,6 +24,8 @@ from ..errors import ModelUnavailable
 from ..packaged import MPNET, offline
 from ..records import Span
 from ..text import FUNCTION_WORDS, PARAGRAPH_BREAK, TOKEN, sentences, trim, whole_code
+from . import exported
+from .exported import ExportedNetwork
 
 if TYPE_CHECKING:
     import torch
@@ -255,25 +257,37 @@ class Reader:
     state) is guarded by a lock.
     """
 
-    def __init__(self, model: torch.nn.Module, tokenizer: Any, settings: ReaderSettings) -> None:
-        self.model = model.eval()
+    def __init__(self, model: torch.nn.Module | ExportedNetwork, tokenizer: Any, settings: ReaderSettings) -> None:
+        self.model = model if isinstance(model, ExportedNetwork) else model.eval()
         self.tokenizer = tokenizer
         self.settings = settings
         self._tokenizer_lock = threading.Lock()
         # bf16 matmuls where the CPU has them (the model was trained under bf16 autocast).
-        self._bf16 = settings.bf16 and cpu_has_bf16()
+        self._bf16 = settings.bf16 and cpu_has_bf16() and not isinstance(model, ExportedNetwork)
 
     @property
     def no_answer_threshold(self) -> float:
         return self.settings.no_answer_threshold
 
+    @property
+    def compute(self) -> str:
+        """How the network computes: "onnx fp32" (`scoqa.answer.exported`), "torch bf16" or
+        "torch fp32"."""
+        if isinstance(self.model, ExportedNetwork):
+            return "onnx fp32"
+        return f"torch {'bf16' if self._bf16 else 'fp32'}"
+
     @classmethod
-    def load(cls, path: str | Path | None = None, **overrides: Any) -> Reader:
+    def load(cls, path: str | Path | None = None, runtime: str = "auto", **overrides: Any) -> Reader:
         """Load the shipped model (or ``path``); ``overrides`` replace ``reader.json`` settings.
 
         Weights ship in fp16 to stay small and run in fp32 (fp16 matmuls are slow on CPU), or
-        bf16 where the settings and the CPU allow. Raises ModelUnavailable for a model folder
-        that is missing, damaged, or calibrated on other features than this reader computes.
+        bf16 where the settings and the CPU allow. `runtime`: "onnx" reads with the reader
+        exported for ONNX Runtime (`scoqa.answer.exported`, exported on first use), "torch"
+        with torch; "auto" takes ONNX Runtime for a reader of adapters over the packaged base,
+        unless the CPU computes bf16 natively (there torch's bf16 is the measured path). Raises
+        ModelUnavailable for a model folder that is missing, damaged, or calibrated on other
+        features than this reader computes, and for "onnx" without ONNX Runtime installed.
         """
         folder = Path(path) if path is not None else MODEL_DIR
         settings = ReaderSettings.from_json(folder / SETTINGS_FILE)
@@ -294,6 +308,10 @@ class Reader:
         if (folder / ADAPTER_CONFIG).is_file():
             if settings.base != MPNET:
                 raise ModelUnavailable(f"{folder / SETTINGS_FILE}: unknown reader base {settings.base!r}")
+            if _reads_exported(runtime, settings):
+                from ..packaged import mpnet_folder
+
+                return cls(_exported(folder), AutoTokenizer.from_pretrained(mpnet_folder()), settings)
             model, tokenizer = merged_reader(folder)
         else:
             model = AutoModelForQuestionAnswering.from_pretrained(folder, dtype=torch.float32)
@@ -377,24 +395,48 @@ class Reader:
         """One padded forward pass over a batch of windows of similar length, feeding the model
         only the inputs its tokenizer names (MPNet takes no token type ids). Returns the start
         and end logits, shape ``(windows, width)``, and the last hidden layer, the span head's
-        input, shape ``(windows, width, hidden)``."""
-        import torch
-
+        input, shape ``(windows, width, hidden)``. Reads with the exported network
+        (`scoqa.answer.exported`) or torch, whichever the reader holds."""
         width = max(len(enc["input_ids"][w]) for w in batch)
         names = [n for n in self.tokenizer.model_input_names if n != "attention_mask"]
-        inputs = {n: torch.full((len(batch), width), self.tokenizer.pad_token_id if n == "input_ids" else 0,
-                                dtype=torch.long) for n in names}
-        inputs["attention_mask"] = torch.zeros((len(batch), width), dtype=torch.long)
+        inputs = {n: np.full((len(batch), width), self.tokenizer.pad_token_id if n == "input_ids" else 0, np.int64)
+                  for n in names}
+        inputs["attention_mask"] = np.zeros((len(batch), width), np.int64)
         for row, w in enumerate(batch):
             n = len(enc["input_ids"][w])
             for name in names:
-                inputs[name][row, :n] = torch.tensor(enc[name][w])
+                inputs[name][row, :n] = enc[name][w]
             inputs["attention_mask"][row, :n] = 1
+        if isinstance(self.model, ExportedNetwork):
+            return self.model(inputs)
+        import torch
+
         device = next(self.model.parameters()).device  # a GPU while training evaluates
         with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=self._bf16):
-            out = self.model(**{n: t.to(device) for n, t in inputs.items()}, output_hidden_states=True)
+            out = self.model(**{n: torch.from_numpy(t).to(device) for n, t in inputs.items()},
+                             output_hidden_states=True)
         return (out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy(),
                 out.hidden_states[-1].float().cpu().numpy())
+
+def _reads_exported(runtime: str, settings: ReaderSettings) -> bool:
+    """Whether `Reader.load` reads with the exported network (its `runtime` argument)."""
+    if runtime not in ("auto", "onnx", "torch"):
+        raise ValueError(f"unknown reader runtime {runtime!r} (auto, onnx or torch)")
+    if runtime == "onnx" and not exported.available():
+        raise ModelUnavailable("the reader's ONNX Runtime is not installed: pip install onnxruntime")
+    return runtime == "onnx" or runtime == "auto" and exported.available() and not (settings.bf16 and cpu_has_bf16())
+
+
+def _exported(folder: Path) -> ExportedNetwork:
+    """The reader of `folder` exported for ONNX Runtime, exporting it first if it is not yet."""
+    path = exported.exported_path(folder)
+    if not path.is_file():
+        import sys
+
+        print(f"exporting the reader for ONNX Runtime to {path} (once, about a minute)", file=sys.stderr, flush=True)
+        exported.export(merged_reader(folder)[0], path)
+    return ExportedNetwork(path)
+
 
 def cpu_has_bf16() -> bool:
     """Whether this CPU computes bf16 matrix products natively (oneDNN says so)."""
