@@ -179,7 +179,7 @@ class Glossary:
         included ("the Red Cross" names the International Committee of the Red Cross, ICRC)."""
         out: set[str] = set()
         for short, longs in self.long_forms.items():
-            if any(_names(text, form) for form in (short, *longs)) or any(_names_by_head(text, form) for form in longs):
+            if any(_names(text, form) for form in (short, *longs)) or any(_names_by_head(text, f) for f in longs):
                 out.update(form.lower() for form in (short, *longs))
         return frozenset(out)
 

@@ -2,7 +2,9 @@
 one of its items, and split back into items, each where it stands.
 
 Readers trained on one-span answers often pick a single item of a list; these rules widen the
-pick to the whole enumeration it belongs to and cut that into parts.
+pick to the whole enumeration it belongs to and cut that into parts. Where the items carry
+asides ("UNESCO (10 June 2018, Qingdao)"), a question that names one item's details points at
+that item, and a span in another is no answer (`off_the_named_item`).
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ _ASIDE = re.compile(r"\s*\([^()\n]*\)")
 _ASIDE_AT_END = re.compile(r"\s*\([^()\n]*\)$")
 # Between one item's aside and the next item's: a separator and the next item's name.
 _NEXT_ITEM = re.compile(rf"(?:{LIST_SEPARATOR.pattern})\s*[^()\n,;.]{{1,60}}?\s*")
-# The first item's name: capitalised words (or codes) before its aside, "and" or "of" between them.
+# The first item's name: capitalised words (or codes) before its aside, "and", "of" or "the" between.
 _FIRST_NAME = re.compile(r"[A-Z0-9][\w'’-]*(?:\s+(?:(?:and|of|the)\s+)*[A-Z0-9][\w'’-]*)*\s*\Z")
 # A word as an item's name holds it, hyphens and all: "UN-OCHA" is not the question's "UN".
 _WHOLE_WORD = re.compile(r"\w+(?:[-'’]\w+)*")
