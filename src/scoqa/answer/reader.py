@@ -252,9 +252,11 @@ class Reader:
     inside one window; a probability of being right is comparable across windows, passages
     and questions, and the no-answer threshold is a plain cut on it.
 
-    One instance is safe to share between threads: per-call state lives on the stack, the model
-    runs under ``torch.inference_mode``, and the tokenizer (whose Rust side keeps truncation
-    state) is guarded by a lock.
+    The network is a torch module or the same network exported for ONNX Runtime
+    (`scoqa.answer.exported`; `load` chooses). One instance is safe to share between threads:
+    per-call state lives on the stack, the model runs under ``torch.inference_mode`` (or in an
+    ONNX Runtime session, whose ``run`` is thread-safe), and the tokenizer (whose Rust side
+    keeps truncation state) is guarded by a lock.
     """
 
     def __init__(self, model: torch.nn.Module | ExportedNetwork, tokenizer: Any, settings: ReaderSettings) -> None:
@@ -418,6 +420,7 @@ class Reader:
         return (out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy(),
                 out.hidden_states[-1].float().cpu().numpy())
 
+
 def _reads_exported(runtime: str, settings: ReaderSettings) -> bool:
     """Whether `Reader.load` reads with the exported network (its `runtime` argument)."""
     if runtime not in ("auto", "onnx", "torch"):
@@ -433,7 +436,7 @@ def _exported(folder: Path) -> ExportedNetwork:
     if not path.is_file():
         import sys
 
-        print(f"exporting the reader for ONNX Runtime to {path} (once, about a minute)", file=sys.stderr, flush=True)
+        print(f"exporting the reader for ONNX Runtime to {path} (once)", file=sys.stderr, flush=True)
         exported.export(merged_reader(folder)[0], path)
     return ExportedNetwork(path)
 
