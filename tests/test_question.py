@@ -155,7 +155,7 @@ def test_no_answer_is_a_name_the_question_calls_by_its_head_or_a_follow_up_leans
     asked = plan("Who signed the memorandum with the Red Cross on behalf of the SCO?", glossary=glossary)
     assert not asked.fits("ICRC") and not asked.fits("the International Committee of the Red Cross")
     assert asked.fits("Rashid Alimov")
-    # a name of capitalised words alone has no head: "Drugs and Crime" names no UNODC
+    # a head is two capitalised words at least: "Crime" of the UNODC's long form names nothing
     assert plan("Who fights Drugs and Crime?", glossary=glossary).fits("UNODC")
     # the gold set's u15: "it" is the memorandum of the SCO and UNODC
     follow_up = plan("And who signed it on behalf of UNODC?", ["Who signed the SCO's memorandum with UNODC?"],
