@@ -133,3 +133,19 @@ def test_the_exported_reader_reads_as_torch_does() -> None:
         assert [s.confidence for s in ours] == pytest.approx([s.confidence for s in theirs], abs=1e-4)
     with pytest.raises(ValueError, match="runtime"):
         Reader.load(runtime="tensorflow")
+
+
+def test_a_cache_that_cannot_be_written_reads_with_torch(tmp_path, monkeypatch, capsys) -> None:
+    """Where the export cannot be written (here: the cache is a file, not a folder), "auto" says
+    so and reads with torch; "onnx" refuses with the reason."""
+    from scoqa.answer import exported
+    from scoqa.errors import ModelUnavailable
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    monkeypatch.setattr(exported, "exported_path", lambda folder: blocked / "reader.onnx")
+    reader = Reader.load(runtime="auto", bf16=False)
+    assert reader.compute == "torch fp32"
+    assert "reading with torch" in capsys.readouterr().err
+    with pytest.raises(ModelUnavailable, match="cannot export"):
+        Reader.load(runtime="onnx")

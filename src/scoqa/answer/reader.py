@@ -13,6 +13,7 @@ logits.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -287,9 +288,11 @@ class Reader:
         bf16 where the settings and the CPU allow. `runtime`: "onnx" reads with the reader
         exported for ONNX Runtime (`scoqa.answer.exported`, exported on first use), "torch"
         with torch; "auto" takes ONNX Runtime for a reader of adapters over the packaged base,
-        unless the CPU computes bf16 natively (there torch's bf16 is the measured path). Raises
+        unless the CPU computes bf16 natively (there torch's bf16 is the measured path), and
+        falls back to torch, saying so, where the export cannot be written. Raises
         ModelUnavailable for a model folder that is missing, damaged, or calibrated on other
-        features than this reader computes, and for "onnx" without ONNX Runtime installed.
+        features than this reader computes, and for "onnx" without ONNX Runtime installed or
+        an export that cannot be written.
         """
         folder = Path(path) if path is not None else MODEL_DIR
         settings = ReaderSettings.from_json(folder / SETTINGS_FILE)
@@ -313,7 +316,15 @@ class Reader:
             if _reads_exported(runtime, settings):
                 from ..packaged import mpnet_folder
 
-                return cls(_exported(folder), AutoTokenizer.from_pretrained(mpnet_folder()), settings)
+                try:
+                    network = _exported(folder)
+                except OSError as err:  # a cache folder that cannot be written (full, read-only)
+                    if runtime == "onnx":
+                        raise ModelUnavailable(f"cannot export the reader for ONNX Runtime ({err})") from None
+                    print(f"cannot export the reader for ONNX Runtime ({err}); reading with torch",
+                          file=sys.stderr, flush=True)
+                else:
+                    return cls(network, AutoTokenizer.from_pretrained(mpnet_folder()), settings)
             model, tokenizer = merged_reader(folder)
         else:
             model = AutoModelForQuestionAnswering.from_pretrained(folder, dtype=torch.float32)
@@ -434,8 +445,6 @@ def _exported(folder: Path) -> ExportedNetwork:
     """The reader of `folder` exported for ONNX Runtime, exporting it first if it is not yet."""
     path = exported.exported_path(folder)
     if not path.is_file():
-        import sys
-
         print(f"exporting the reader for ONNX Runtime to {path} (once)", file=sys.stderr, flush=True)
         exported.export(merged_reader(folder)[0], path)
     return ExportedNetwork(path)
