@@ -266,7 +266,7 @@ class Reader:
         self.settings = settings
         self._tokenizer_lock = threading.Lock()
         # bf16 matmuls where the CPU has them (the model was trained under bf16 autocast).
-        self._bf16 = settings.bf16 and cpu_has_bf16() and not isinstance(model, ExportedNetwork)
+        self._bf16 = not isinstance(model, ExportedNetwork) and settings.bf16 and cpu_has_bf16()
 
     @property
     def no_answer_threshold(self) -> float:
