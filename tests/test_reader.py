@@ -177,3 +177,15 @@ def test_a_retrained_reader_is_exported_anew_and_a_recalibrated_one_is_not(tmp_p
     assert exported_path(folder) == first
     (folder / "adapter_model.safetensors").write_bytes(b"retrained")
     assert exported_path(folder) != first
+
+
+def test_make_model_removes_the_exports_of_earlier_readers_only(tmp_path):
+    from scoqa.answer.exported import prune
+
+    folder = tmp_path / "reader-onnx"
+    folder.mkdir()
+    for name in ("aaaa.onnx", "bbbb.onnx", "cccc.onnx.tmp", "notes.txt"):
+        (folder / name).write_bytes(b"x")
+    assert prune(folder / "bbbb.onnx") == [folder / "aaaa.onnx"]
+    assert sorted(p.name for p in folder.iterdir()) == ["bbbb.onnx", "cccc.onnx.tmp", "notes.txt"]
+    assert prune(folder / "bbbb.onnx") == []

@@ -5,7 +5,8 @@ the merged MPNet reader took 13-25% less time in ONNX Runtime than in torch, wit
 3e-5 of torch's, and the reader loaded 2 s sooner (the reader's model card has the figures). The merged reader
 (`reader.merged_reader`) is exported once, by ``make model`` or on the first load, to
 ``cache_root()/reader-onnx/<digest>.onnx``; the digest names the adapters, head and base it was
-made from, so a retrained reader is exported anew. torch is needed to export, not to read.
+made from, so a retrained reader is exported anew; ``make model`` then removes the exports of
+earlier readers (`prune`), 436 MB each. torch is needed to export, not to read.
 """
 from __future__ import annotations
 
@@ -86,6 +87,18 @@ def export(model: torch.nn.Module, path: Path) -> Path:
     return path
 
 
+def prune(keep: Path) -> list[Path]:
+    """Remove every export beside `keep` in its folder (the exports of earlier readers, or of
+    another checkout's, which that one exports again on its next load); returns what was
+    removed. Unfinished exports (``*.onnx.tmp``) are left to the export writing them."""
+    removed = []
+    for path in sorted(keep.parent.glob("*.onnx")):
+        if path != keep:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
 class ExportedNetwork:
     """The exported reader in an ONNX Runtime session: numpy in, numpy out. Safe to share
     between threads (ONNX Runtime's ``run`` is)."""
@@ -111,6 +124,9 @@ class ExportedNetwork:
 
 
 if __name__ == "__main__":  # make model: export the shipped reader once, where it is not yet
-    from .reader import Reader
+    from .reader import MODEL_DIR, Reader
 
     Reader.load(runtime="onnx")
+    kept = exported_path(MODEL_DIR)
+    for old in prune(kept):
+        print(f"removed {old.name}, the export of an earlier reader (kept {kept.name})")
