@@ -19,7 +19,11 @@ utility, "unsure" at the least probability that keeps ``--not-found-share`` of t
 documents do not say below it (shown as not found). The model and its figures are written to
 ``--model`` (``reranker.npz``, ``reranker.json``).
 
+``--shipped`` fits nothing: it scores the tuning cases with the re-ranker already in
+``--model`` and prints its tiers, and how the tier shares would move with either threshold.
+
     python scripts/train_reranker.py --cases runs/rerank-cases [--model src/scoqa/models/reranker] [--dry-run]
+    python scripts/train_reranker.py --cases runs/rerank-cases-t1 --shipped
 """
 from __future__ import annotations
 
@@ -261,8 +265,13 @@ def main() -> None:
     parser.add_argument("--designs", nargs="+", default=None, help="only these designs (default: every one)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--dry-run", action="store_true", help="report, but write no model")
+    parser.add_argument("--shipped", action="store_true",
+                        help="fit nothing: the tiers of the re-ranker in --model on the tuning cases, and their trade-off")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.shipped:
+        report_shipped(args)
+        return
 
     cross = np.load(args.cross_scores) if args.cross_scores else None
     designs = [d for d in DESIGNS + (CROSS_DESIGNS if cross is not None else ())
@@ -313,6 +322,30 @@ def main() -> None:
     (args.model / SETTINGS_FILE).write_text(json.dumps(settings, indent=1) + "\n")
     Reranker.load(args.model)  # what was written loads (with the shipped cross-encoder, if it reads one)
     print(f"wrote {args.model}")
+
+
+def report_shipped(args: argparse.Namespace) -> None:
+    """Print the tiers of the re-ranker in ``args.model`` on the tuning cases, and for a range of
+    thresholds the shares either tier would hold there."""
+    reranker = Reranker.load(args.model)
+    if reranker.settings.state or CROSS_ENCODER in reranker.settings.inputs:
+        raise SystemExit("--shipped scores re-rankers of candidate features only (no state, no cross-encoder)")
+    columns = [FEATURES.index(name) for name in reranker.settings.inputs]
+    tune = [c for c in load_cases(args.cases, args.k, with_state=False) if c.split == "tune"]
+    scores = [reranker.probabilities(c.x[:, columns]) if len(c.x) else np.zeros(0) for c in tune]
+    best, right = top_of(tune, scores)
+    best = np.where(np.isfinite(best), best, 0.0)  # no candidate: not found at any threshold
+    answerable = np.array([c.answerable for c in tune])
+    print(f"{len(tune)} tuning cases ({answerable.sum()} answerable):", json.dumps(figures(tune, scores)))
+    print(json.dumps(tier_figures(best, right, answerable, reranker.answer_threshold, reranker.unsure_threshold),
+                     indent=1))
+    print("threshold  answerable: right at or above, wrong at or above, right best guesses kept;"
+          "  unanswerable: below")
+    for t in (0.02, 0.05, 0.1, 0.15, 0.2, reranker.unsure_threshold, 0.3, 0.4, 0.45, 0.5,
+              reranker.answer_threshold, 0.6, 0.7):
+        above = best >= t
+        print(f"{t:9.3f}  {(above & right)[answerable].mean():6.3f} {(above & ~right)[answerable].mean():6.3f} "
+              f"{above[answerable & right].mean():6.3f}   {(~above)[~answerable].mean():6.3f}")
 
 
 def fitted_on(args: argparse.Namespace) -> str:
