@@ -5,7 +5,7 @@ import pytest
 
 from scoqa.answer.abbreviations import Glossary
 from scoqa.answer.question import asks_for_list, plan
-from scoqa.records import Chunk, Document, Hit
+from scoqa.records import Chunk, Document, Hit, Span
 
 
 def hit(source: str, text: str, date: str | None = None) -> Hit:
@@ -161,3 +161,39 @@ def test_no_answer_is_a_name_the_question_calls_by_its_head_or_a_follow_up_leans
     follow_up = plan("And who signed it on behalf of UNODC?", ["Who signed the SCO's memorandum with UNODC?"],
                      glossary=glossary)
     assert not follow_up.fits("the SCO") and follow_up.fits("Yury Fedotov")
+
+
+SIGNERS = "SCO Secretary-General Rashid Alimov and ICRC Vice President Christine Beerli"
+
+
+def signers(text: str = SIGNERS) -> Span:
+    return Span(0, 100, 100 + len(text), text, 0.2)
+
+
+def test_a_question_that_names_a_side_is_answered_with_that_side_of_a_pair():
+    glossary = Glossary.from_documents([
+        "The International Committee of the Red Cross (ICRC) and the Shanghai Cooperation Organisation (SCO) signed."])
+    # the gold set's q01 and q02: the reader's best span was the pair of signers
+    for question, part in [("Who signed the memorandum with the Red Cross on behalf of the SCO?",
+                            "SCO Secretary-General Rashid Alimov"),
+                           ("Who signed it for the ICRC?", "ICRC Vice President Christine Beerli"),
+                           ("Who signed it on behalf of the International Committee of the Red Cross?",
+                            "ICRC Vice President Christine Beerli"),
+                           ("Who signed it for the Shanghai Cooperation Organisation?",
+                            "SCO Secretary-General Rashid Alimov")]:
+        cut = plan(question, glossary=glossary).part_for_the_side(signers())
+        assert cut.text == part and SIGNERS[cut.start - 100:cut.end - 100] == part
+    # the gold set's q01: the reader's pair began at "Secretary-General", and only the other
+    # part names a name the question uses ("the Red Cross")
+    cut = plan("Who signed the memorandum with the Red Cross on behalf of the SCO?", glossary=glossary).part_for_the_side(
+        signers("Secretary-General Rashid Alimov and ICRC Vice President Christine Beerli"))
+    assert cut.text == "Secretary-General Rashid Alimov"
+    # no side named, a side neither or both parts name, no pair: the span whole
+    assert plan("Who signed the memorandum?", glossary=glossary).part_for_the_side(signers()) == signers()
+    assert plan("Who signed it for UNODC?", glossary=glossary).part_for_the_side(signers()) == signers()
+    both = signers("SCO Secretary-General Rashid Alimov and SCO Deputy Secretary-General Sohail Khan")
+    assert plan("Who signed it for the SCO?", glossary=glossary).part_for_the_side(both) == both
+    assert plan("Who signed it for the SCO?", glossary=glossary).part_for_the_side(signers("Rashid Alimov")).text == \
+        "Rashid Alimov"
+    # without a glossary the side is matched as the question writes it
+    assert plan("Who signed it for the ICRC?").part_for_the_side(signers()).text == "ICRC Vice President Christine Beerli"

@@ -171,7 +171,7 @@ class Glossary:
                     if not any(f.lower() == long_form.lower() for f in forms):
                         forms.append(long_form)
             for short, longs in COMMON_SHORT_FORMS.items():
-                used.update(form.lower() for form in (short, *longs) if _names(text, form))
+                used.update(form.lower() for form in (short, *longs) if holds_name(text, form))
         return cls({short: tuple(longs) for short, longs in found.items()}, frozenset(used))
 
     def forms_named_in(self, text: str) -> frozenset[str]:
@@ -179,7 +179,7 @@ class Glossary:
         included ("the Red Cross" names the International Committee of the Red Cross, ICRC)."""
         out: set[str] = set()
         for short, longs in self.long_forms.items():
-            if any(_names(text, form) for form in (short, *longs)) or any(_names_by_head(text, f) for f in longs):
+            if any(holds_name(text, form) for form in (short, *longs)) or any(_names_by_head(text, f) for f in longs):
                 out.update(form.lower() for form in (short, *longs))
         return frozenset(out)
 
@@ -188,13 +188,13 @@ class Glossary:
         glossary order."""
         out: list[str] = []
         for short, longs in self.long_forms.items():
-            named = [form for form in (short, *longs) if _names(text, form)]
+            named = [form for form in (short, *longs) if holds_name(text, form)]
             if named and not any(form.lower() in self.used for form in named):
                 out += [form for form in (short, *longs) if form.lower() in self.used and form not in out]
         return out
 
 
-def _names(text: str, form: str) -> bool:
+def holds_name(text: str, form: str) -> bool:
     """`text` holds `form` as whole words: a short form (no lower-case word in it) as written or
     in capitals, a long form in any case."""
     if " " in form or form.islower():

@@ -299,7 +299,8 @@ class Assistant:
 
     def _pick(self, asked: QuestionPlan, spans: list[AnswerSpan]) -> list[AnswerSpan]:
         """The span(s) to answer with: the most confident one, widened to the enumeration or
-        the pair it belongs to where the question asks for several; for a list, every other
+        the pair it belongs to where the question asks for several, or cut to the part of a
+        pair for the side the question names (`QuestionPlan.part_for_the_side`); for a list, every other
         part nearly as confident and of the same shape (`lists.same_shape`), once each: when
         the best part is a whole enumeration ("India, China ... and Uzbekistan"), a lone name
         found elsewhere ("Moscow" of "the Moscow Declaration") is no member of it."""
@@ -307,7 +308,7 @@ class Assistant:
         if asked.who_did:
             return [_widened(best, min_items=2, item_words=MAX_ITEM_WORDS)]
         if not asked.listing:
-            return [best]
+            return [asked.part_for_the_side(best)]
         chosen: list[AnswerSpan] = []
         for span in spans:
             if span.confidence < max(self.threshold, best.confidence - self.settings.list_margin):

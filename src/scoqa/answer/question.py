@@ -16,8 +16,8 @@ from typing import Sequence
 from ..records import Hit
 from ..text import (FUNCTION_WORDS, LIST_SEPARATOR, TOKEN, no_day_in_date, only_a_count, only_a_date,
                     only_function_words)
-from .abbreviations import ABBREVIATION, Glossary
-from .lists import off_the_named_item
+from .abbreviations import ABBREVIATION, Glossary, holds_name
+from .lists import S, item_spans, off_the_named_item
 
 # A year a question names: 1900-2099, the years documents report on; other four-digit numbers
 # in questions are as often quantities or names ("Route 2400").
@@ -49,6 +49,8 @@ _STATEMENT = re.compile(
 # "Who signed ...": several people may have, each for one side, unless the question names the side.
 _WHO_DID = re.compile(r"^(?:and\s+)?who\s+(?!is\b|was\b|are\b|were\b|has\b|have\b)\w+", re.IGNORECASE)
 _NAMES_A_SIDE = re.compile(r"\b(?:on behalf of|for (?:the )?[A-Z])")
+# The side a "who did" question names: "on behalf of the SCO", "for the ICRC" (capitalised words).
+_SIDE = re.compile(r"\b(?:on behalf of|for)\s+((?:the\s+)?[A-Z][\w'’-]*(?:\s+(?:of\s+(?:the\s+)?)?[A-Z][\w'’-]*)*)")
 # "Where ...", "in which city ...": the answer is a place, and a date alone is none (no gold answer
 # of the 308 such answerable questions of the SQuAD training and tuning articles is, but one
 # annotator's alternative).
@@ -98,6 +100,7 @@ class QuestionPlan:
     measures: bool = False
     day: bool = False
     names: frozenset[str] = frozenset()
+    side: frozenset[str] = frozenset()
 
     def depth(self, k: int) -> int:
         """Passages to retrieve: more when some will be set aside, spread across documents, or
@@ -128,6 +131,22 @@ class QuestionPlan:
         and stands where the question points, not in an item of an enumeration that the
         question does not name while it names another (`lists.off_the_named_item`)."""
         return self.fits(passage[start:end]) and not off_the_named_item(self.question, passage, start, end)
+
+    def part_for_the_side(self, span: S) -> S:
+        """Of a pair ("SCO Secretary-General Rashid Alimov and ICRC Vice President Christine
+        Beerli", `lists.item_spans`), the part for the side the question asks about ("on behalf
+        of the SCO"): the one part that names the side, in any of its forms, or else the one
+        part that names no other name the question uses ("with the Red Cross on behalf of the
+        SCO": "Secretary-General Rashid Alimov and ICRC Vice President ..."). The span itself
+        where the question names no side, the span is no pair, or neither rule finds one part."""
+        parts = item_spans(span) if self.side else [span]
+        if len(parts) != 2:
+            return span
+        for forms in (self.side, self.names - self.side):
+            named = [p for p in parts if any(holds_name(p.text, form) for form in forms)]
+            if len(named) == 1:
+                return named[0] if forms is self.side else next(p for p in parts if p is not named[0])
+        return span
 
     def select(self, hits: list[Hit], k: int) -> list[Hit]:
         """The passages to read, in reading order: a list question reads twice as many (at
@@ -160,6 +179,10 @@ def plan(question: str, history: Sequence[str] = (), glossary: Glossary | None =
     understanding"), as `glossary` knows them."""
     listing = asks_for_list(question)
     search_query = _search_query(question, history)
+    side = frozenset()
+    if _WHO_DID.search(question) and (match := _SIDE.search(question)):
+        name = _ARTICLE.sub("", match.group(1))
+        side = frozenset({name.lower()} | (glossary.forms_named_in(name) if glossary is not None else set()))
     if glossary is not None and (other_forms := glossary.other_forms(search_query)):
         search_query = f"{search_query} ({'; '.join(other_forms)})"
     return QuestionPlan(
@@ -175,6 +198,7 @@ def plan(question: str, history: Sequence[str] = (), glossary: Glossary | None =
         measures=bool(_MEASURES.search(question)),
         day=bool(_DAY.search(question)),
         names=frozenset() if glossary is None else glossary.forms_named_in(search_query),
+        side=side,
         expands=next((g for g in match.groups() if g), None) if (match := _EXPANDS.search(question)) else None,
     )
 
