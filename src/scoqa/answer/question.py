@@ -46,11 +46,12 @@ _STATEMENT = re.compile(
     r"^what\s+(?:did|do|does|has|have|had|will)\b.*\b(?:say|said|says|state|stated|declare|declared|"
     r"decide|decided|agree|agreed|announce|announced|call(?:ed)?\s+for|stress|stressed|note|noted)\b",
     re.IGNORECASE)
-# "Who signed ...": several people may have, each for one side, unless the question names the side.
+# "Who signed ...": several people may have, each for one side, unless the question names the
+# side: "on behalf of ...", or "for" a capitalised name. The name, where capitalised, is captured
+# ("on behalf of the SCO": "the SCO"; "for the ICRC": "the ICRC").
 _WHO_DID = re.compile(r"^(?:and\s+)?who\s+(?!is\b|was\b|are\b|were\b|has\b|have\b)\w+", re.IGNORECASE)
-_NAMES_A_SIDE = re.compile(r"\b(?:on behalf of|for (?:the )?[A-Z])")
-# The side a "who did" question names: "on behalf of the SCO", "for the ICRC" (capitalised words).
-_SIDE = re.compile(r"\b(?:on behalf of|for)\s+((?:the\s+)?[A-Z][\w'’-]*(?:\s+(?:of\s+(?:the\s+)?)?[A-Z][\w'’-]*)*)")
+_NAMES_A_SIDE = re.compile(r"\b(?:on behalf of|for(?=\s+(?:the\s+)?[A-Z]))"
+                           r"(?:\s+((?:the\s+)?[A-Z][\w'’-]*(?:\s+(?:of\s+(?:the\s+)?)?[A-Z][\w'’-]*)*))?")
 # "Where ...", "in which city ...": the answer is a place, and a date alone is none (no gold answer
 # of the 308 such answerable questions of the SQuAD training and tuning articles is, but one
 # annotator's alternative).
@@ -142,10 +143,13 @@ class QuestionPlan:
         parts = item_spans(span) if self.side else [span]
         if len(parts) != 2:
             return span
-        for forms in (self.side, self.names - self.side):
-            named = [p for p in parts if any(holds_name(p.text, form) for form in forms)]
-            if len(named) == 1:
-                return named[0] if forms is self.side else next(p for p in parts if p is not named[0])
+        for_the_side = [p for p in parts if any(holds_name(p.text, form) for form in self.side)]
+        if len(for_the_side) == 1:
+            return for_the_side[0]
+        others = self.names - self.side
+        for_another = [p for p in parts if any(holds_name(p.text, form) for form in others)]
+        if len(for_another) == 1:
+            return next(p for p in parts if p is not for_another[0])
         return span
 
     def select(self, hits: list[Hit], k: int) -> list[Hit]:
@@ -179,9 +183,11 @@ def plan(question: str, history: Sequence[str] = (), glossary: Glossary | None =
     understanding"), as `glossary` knows them."""
     listing = asks_for_list(question)
     search_query = _search_query(question, history)
+    who = _WHO_DID.search(question)
+    names_a_side = _NAMES_A_SIDE.search(question)
     side = frozenset()
-    if _WHO_DID.search(question) and (match := _SIDE.search(question)):
-        name = _ARTICLE.sub("", match.group(1))
+    if who and names_a_side and names_a_side.group(1):
+        name = _ARTICLE.sub("", names_a_side.group(1))
         side = frozenset({name.lower()} | (glossary.forms_named_in(name) if glossary is not None else set()))
     if glossary is not None and (other_forms := glossary.other_forms(search_query)):
         search_query = f"{search_query} ({'; '.join(other_forms)})"
@@ -191,7 +197,7 @@ def plan(question: str, history: Sequence[str] = (), glossary: Glossary | None =
         years=frozenset(_YEAR.findall(question)),
         listing=listing,
         statement=bool(_STATEMENT.search(question)),
-        who_did=bool(_WHO_DID.search(question) and not _NAMES_A_SIDE.search(question)),
+        who_did=bool(who and not names_a_side),
         place=bool(_PLACE.search(question)),
         identifies=bool((listing or _WHICH.search(question)) and not _HOW_MANY.search(question)),
         category=plural_head(question),
