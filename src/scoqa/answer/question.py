@@ -23,11 +23,12 @@ from .lists import S, item_spans, off_the_named_item
 # in questions are as often quantities or names ("Route 2400").
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 # A list's parts are spread over documents: a list question reads twice as widely as at k = 5
-# even when fewer passages are read for other questions. With fewer, the seed corpus's list of
-# secretaries-general loses Rashid Alimov (tests/test_answer.py): at 8 (stop 14) and at 5, the
-# best passage of each document (2026-12-01). On the 64 list questions of the SQuAD tuning
-# articles (open book, one file an article) reading 3, 4, 5 or 10 passages got the best guess
-# right for 70.3%, 70.3%, 75.0% and 75.0%, at a median of 1.1, 1.4, 1.7 and 3.4 s on 2 cores.
+# even when fewer passages are read for other questions. With fewer, the passages read for the
+# seed corpus's list of secretaries-general no longer name Rashid Alimov (tests/test_answer.py,
+# a stub reader): at 8 (stop 14) and at 5, the best passage of each document (2026-12-01). On
+# the 64 list questions of the SQuAD tuning articles (open book, one file an article) reading
+# 3, 4, 5 or 10 passages got the best guess right for 70.3%, 70.3%, 75.0% and 75.0%, at a
+# median of 1.1, 1.4, 1.7 and 3.4 s on 2 cores.
 _LIST_K = 5
 # A follow-up leans on the previous turn: it opens with a connective or points back with a pronoun.
 _FOLLOW_UP = re.compile(r"^(?:and|but|so|also|then|what about|how about)\b"
