@@ -178,4 +178,3 @@ def _after_separator(text: str, start: int, end: int) -> int:
     while at < end and text[at].isspace():
         at += 1
     return at
-

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Sequence
 import numpy as np
 
 from ..errors import ModelUnavailable
-from ..packaged import MPNET, offline
+from ..packaged import MPNET, mpnet_folder, offline
 from ..records import Span
 from ..text import FUNCTION_WORDS, PARAGRAPH_BREAK, TOKEN, sentences, trim, whole_code
 from . import exported
@@ -314,8 +314,6 @@ class Reader:
             if settings.base != MPNET:
                 raise ModelUnavailable(f"{folder / SETTINGS_FILE}: unknown reader base {settings.base!r}")
             if _reads_exported(runtime, settings):
-                from ..packaged import mpnet_folder
-
                 try:
                     network = _exported(folder)
                 except OSError as err:  # a cache folder that cannot be written (full, read-only)
@@ -464,8 +462,6 @@ def merged_reader(folder: Path = MODEL_DIR, base: Path | None = None) -> tuple[t
     import torch
     from peft import PeftModel
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
-
-    from ..packaged import mpnet_folder
 
     base = base or mpnet_folder()
     model = AutoModelForQuestionAnswering.from_pretrained(base, dtype=torch.float32)
